@@ -1,0 +1,66 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// SQLite is the dialect of modernc.org/sqlite. Write transactions begin
+// IMMEDIATE (DSN _txlock), so the read-then-write of every one-time step
+// holds the database write lock from its first statement.
+var SQLite = Dialect{
+	Name: "sqlite",
+	IsTransient: func(err error) bool {
+		var se *sqlite.Error
+		if errors.As(err, &se) {
+			code := se.Code() & 0xff
+			return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+		}
+		return false
+	},
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database at path in WAL
+// mode with a busy timeout and full fsync, and migrates it.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("sqlite: empty path")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: create folder for %s: %w", path, err)
+		}
+	}
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + strings.ReplaceAll(path, "?", "%3F") + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// The database holds hashes and signing keys: keep it private.
+	_ = os.Chmod(path, 0o600)
+	s, err := Open(ctx, db, SQLite)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
