@@ -24,10 +24,10 @@ bin=$(find_bin)
 if [[ -z "$bin" ]]; then
   command -v npm >/dev/null || { echo "install-codex: npm is required (install Node.js 20+)" >&2; exit 1; }
   mkdir -p "$dir"
-  tmp=$(mktemp -d "$cache/.install.XXXXXX")
+  tmp=$(mktemp -d "$cache/install-XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
   echo "install-codex: installing @openai/codex@$version into $dir (about 300 MB, once)" >&2
-  (cd "$tmp" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "@openai/codex@$version" >&2)
+  (cd "$tmp" && printf '{"name":"codex-cache","private":true}\n' > package.json && npm install --no-audit --no-fund --loglevel=error "@openai/codex@$version" >&2)
   rm -rf "$dir" && mv "$tmp" "$dir"
   trap - EXIT
   bin=$(find_bin)

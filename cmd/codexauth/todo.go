@@ -1,0 +1,21 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+func notYet(name string) func(context.Context, []string, io.Writer, io.Writer) int {
+	return func(_ context.Context, _ []string, _ io.Writer, stderr io.Writer) int {
+		fmt.Fprintf(stderr, "codexauth %s: not available in this build yet\n", name)
+		return exitUsage
+	}
+}
+
+var (
+	runConform  = notYet("conform")
+	runSelftest = notYet("selftest")
+	runMint     = notYet("mint")
+	runKeys     = notYet("keys")
+)

@@ -1,0 +1,197 @@
+package issuer
+
+import (
+	"crypto/rand"
+	"errors"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/codexauth/codexauth/issuer/faults"
+	"github.com/codexauth/codexauth/issuer/oauth"
+	"github.com/codexauth/codexauth/issuer/store"
+)
+
+// userCodeAlphabet avoids vowels (no words) and look-alikes (RFC 8628 §6.1).
+const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
+
+func newUserCode() string {
+	var b strings.Builder
+	for i := 0; i < 8; i++ {
+		if i == 4 {
+			b.WriteByte('-')
+		}
+		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(userCodeAlphabet))))
+		if err != nil {
+			panic(err)
+		}
+		b.WriteByte(userCodeAlphabet[n.Int64()])
+	}
+	return b.String()
+}
+
+// normalizeUserCode makes typed codes comparable: case and separators do
+// not matter.
+func normalizeUserCode(c string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(c) {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func userCodeHash(c string) string { return store.Hash("user-code:" + normalizeUserCode(c)) }
+
+// handleDeviceUserCode starts a device login exactly as codex expects
+// (contract §4.1): JSON in, JSON out, interval as a string.
+func (s *Server) handleDeviceUserCode(w http.ResponseWriter, r *http.Request) {
+	if s.faults.Has(faults.UsercodeNotFound) {
+		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "device code login is not enabled"))
+		return
+	}
+	p, perr := readParams(w, r, encBoth)
+	if perr != nil {
+		oauth.Write(w, perr)
+		return
+	}
+	if err := s.checkClient(p.get("client_id")); err != nil {
+		oauth.Write(w, err)
+		return
+	}
+	now := s.clock.Now()
+	id := "deviceauth_" + random(24)
+	var code string
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		code = newUserCode()
+		err = s.store.CreateDeviceCode(r.Context(), store.DeviceCode{IDHash: store.Hash(id), UserCodeHash: userCodeHash(code),
+			ClientID: p.get("client_id"), Status: store.DevicePending, CreatedAt: now, ExpiresAt: now.Add(s.cfg.DeviceCodeTTL)})
+		if !errors.Is(err, store.ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		oauth.Write(w, s.storeErr(r, "create device code", err))
+		return
+	}
+	resp := map[string]any{
+		"device_auth_id":   id,
+		"user_code":        code,
+		"interval":         strconv.Itoa(s.cfg.DeviceInterval),
+		"expires_at":       now.Add(s.cfg.DeviceCodeTTL).UTC().Format(time.RFC3339),
+		"expires_in":       int(s.cfg.DeviceCodeTTL / time.Second),
+		"verification_uri": s.URL("/codex/device"),
+		"verification_uri_complete": s.URL("/codex/device?user_code=" + code),
+	}
+	if s.faults.Has(faults.IntervalNumber) {
+		resp["interval"] = s.cfg.DeviceInterval
+	}
+	if s.faults.Has(faults.IntervalMissing) {
+		delete(resp, "interval")
+	}
+	s.metrics.inc("codexauth_device_codes_total", "")
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// handleDeviceToken answers codex's poll (contract §4.2): 403 while
+// pending (codex retries only on 403/404), then once the server-held PKCE
+// triple. Denial, expiry, unknown ids and a second exchange get 400, which
+// codex reports at once instead of polling for 15 minutes.
+func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
+	p, perr := readParams(w, r, encBoth)
+	if perr != nil {
+		oauth.Write(w, perr)
+		return
+	}
+	if err := p.require("device_auth_id", "user_code"); err != nil {
+		oauth.Write(w, err)
+		return
+	}
+	ctx := r.Context()
+	now := s.clock.Now()
+	idHash := store.Hash(p.get("device_auth_id"))
+	d, err := s.store.GetDeviceCode(ctx, idHash)
+	if errors.Is(err, store.ErrNotFound) {
+		if s.faults.Has(faults.UnknownDevice404) {
+			oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "unknown device_auth_id"))
+			return
+		}
+		oauth.Write(w, oauth.InvalidGrant("unknown device_auth_id"))
+		return
+	} else if err != nil {
+		oauth.Write(w, s.storeErr(r, "get device code", err))
+		return
+	}
+	if d.UserCodeHash != userCodeHash(p.get("user_code")) {
+		oauth.Write(w, oauth.InvalidGrant("user_code does not belong to this device_auth_id"))
+		return
+	}
+	if d.Status == store.DevicePending && s.cfg.AutoApproveUser != "" && now.Before(d.ExpiresAt) {
+		if _, err := s.store.DecideDeviceCode(ctx, d.UserCodeHash, true, s.cfg.AutoApproveUser, now); err != nil && !errors.Is(err, store.ErrConflict) {
+			oauth.Write(w, s.storeErr(r, "auto-approve device code", err))
+			return
+		}
+	}
+	d, err = s.store.ClaimDeviceCode(ctx, idHash, now)
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrPending):
+		s.pendingResponse(w)
+		return
+	case errors.Is(err, store.ErrDenied):
+		if s.faults.Has(faults.DenyAsPending) {
+			s.pendingResponse(w)
+			return
+		}
+		oauth.Write(w, oauth.New(http.StatusBadRequest, oauth.CodeAccessDenied, "the user denied the sign-in request"))
+		return
+	case errors.Is(err, store.ErrExpired):
+		oauth.Write(w, oauth.New(http.StatusBadRequest, oauth.CodeExpiredToken, "the device code has expired; start the login again"))
+		return
+	case errors.Is(err, store.ErrAlreadyUsed):
+		oauth.Write(w, oauth.InvalidGrant("the device code was already exchanged"))
+		return
+	case errors.Is(err, store.ErrNotFound):
+		oauth.Write(w, oauth.InvalidGrant("unknown device_auth_id"))
+		return
+	default:
+		oauth.Write(w, s.storeErr(r, "claim device code", err))
+		return
+	}
+	// The issuer plays the PKCE client for the device (contract §4.3): it
+	// makes the verifier, binds the code to its challenge and the device
+	// redirect URI, and hands both to the poller once.
+	verifier := random(64)
+	challenge := s256(verifier)
+	code := "ac_" + random(32)
+	redirect := s.URL("/deviceauth/callback")
+	if s.faults.Has(faults.DeviceRedirectRejected) {
+		redirect = s.URL("/codex/device") // defect: not the URI codex redeems with
+	}
+	if err := s.store.CreateAuthCode(ctx, store.AuthCode{Hash: store.Hash(code), ClientID: d.ClientID, RedirectURI: redirect,
+		CodeChallenge: challenge, Scope: defaultScope, UserID: d.UserID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AuthCodeTTL)}); err != nil {
+		oauth.Write(w, s.storeErr(r, "create device authorization code", err))
+		return
+	}
+	resp := map[string]any{"authorization_code": code, "code_challenge": challenge, "code_verifier": verifier}
+	if s.faults.Has(faults.DeviceNoVerifier) {
+		delete(resp, "code_verifier")
+	}
+	s.log.Info("device code exchanged", "user", d.UserID, "client", d.ClientID)
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) pendingResponse(w http.ResponseWriter) {
+	status := http.StatusForbidden
+	if s.faults.Has(faults.Pending400) {
+		status = http.StatusBadRequest
+	}
+	oauth.Write(w, oauth.New(status, oauth.CodeAuthorizationPending, "the user has not approved the sign-in yet"))
+}
+
+// defaultScope is what codex asks for (contract §3.2).
+const defaultScope = "openid profile email offline_access api.connectors.read api.connectors.invoke"

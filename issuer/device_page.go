@@ -1,0 +1,94 @@
+package issuer
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/codexauth/codexauth/issuer/store"
+)
+
+// handleDevicePage is the verification page codex prints
+// (ISSUER/codex/device, contract §4.1): enter the code, see which client
+// asks, approve or deny. Every state change is a CSRF-checked POST.
+func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
+	user, ok := s.sessionUser(r)
+	if !ok {
+		if r.Method == http.MethodPost {
+			s.renderMessage(w, r, http.StatusUnauthorized, "Signed out", "Your session ended. Open the link again to sign in.", "")
+			return
+		}
+		s.loginRedirect(w, r)
+		return
+	}
+	p := page{Title: "Connect a device", User: user, CSRF: s.csrfToken(w, r)}
+	code := r.URL.Query().Get("user_code")
+	action := "lookup"
+	if r.Method == http.MethodPost {
+		if err := parseForm(w, r); err != nil {
+			s.renderMessage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "")
+			return
+		}
+		if err := s.checkCSRF(r); err != nil {
+			s.log.Warn("device form rejected", "reason", err)
+			s.renderMessage(w, r, http.StatusForbidden, "Request refused", "This form expired or came from another site. Go back, reload the page and try again.", "")
+			return
+		}
+		code, action = r.PostFormValue("user_code"), r.PostFormValue("action")
+	}
+	if code == "" {
+		s.render(w, http.StatusOK, "device-enter", p)
+		return
+	}
+	p.UserCode = code
+	now := s.clock.Now()
+	d, err := s.store.GetDeviceCodeByUserCode(r.Context(), userCodeHash(code))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		p.Error = "That code is not valid. Check the code in your terminal and try again."
+		s.render(w, http.StatusNotFound, "device-enter", p)
+		return
+	case err != nil:
+		s.renderMessage(w, r, http.StatusServiceUnavailable, "Temporarily unavailable", "The issuer cannot reach its store. Try again shortly.", "")
+		return
+	case !now.Before(d.ExpiresAt):
+		p.Error = "That code has expired. Start the login again in your terminal."
+		s.render(w, http.StatusGone, "device-enter", p)
+		return
+	case d.Status != store.DevicePending:
+		p.Error = "That code was already used."
+		s.render(w, http.StatusConflict, "device-enter", p)
+		return
+	}
+	switch action {
+	case "approve", "deny":
+		if r.Method != http.MethodPost {
+			break
+		}
+		_, err := s.store.DecideDeviceCode(r.Context(), d.UserCodeHash, action == "approve", user, now)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExpired) {
+			p.Error = "That code was already used or has expired."
+			s.render(w, http.StatusConflict, "device-enter", p)
+			return
+		} else if err != nil {
+			s.renderMessage(w, r, http.StatusServiceUnavailable, "Temporarily unavailable", "The issuer cannot reach its store. Try again shortly.", "")
+			return
+		}
+		s.log.Info("device code decided", "user", user, "client", d.ClientID, "approved", action == "approve")
+		if action == "approve" {
+			s.renderMessage(w, r, http.StatusOK, "Device connected", "", "You approved the sign-in. Return to your terminal: codex finishes by itself.")
+		} else {
+			s.renderMessage(w, r, http.StatusOK, "Sign-in denied", "", "You denied the sign-in. codex will report that the login was refused.")
+		}
+		return
+	}
+	p.Client = d.ClientID
+	p.Expires = d.ExpiresAt.Sub(now).Round(time.Second).String()
+	s.render(w, http.StatusOK, "device-confirm", p)
+}
+
+// handleDeviceCallback is the device flow's registered redirect target
+// (contract §4.3). codex never opens it; a person who does gets a hint.
+func (s *Server) handleDeviceCallback(w http.ResponseWriter, r *http.Request) {
+	s.renderMessage(w, r, http.StatusOK, "Device sign-in", "", "This address only identifies device logins. Return to your terminal.")
+}

@@ -1,0 +1,87 @@
+package issuer
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/codexauth/codexauth/issuer/faults"
+	"github.com/codexauth/codexauth/issuer/keys"
+)
+
+// handleDiscovery serves OpenID Connect Discovery 1.0 §3 metadata, with
+// RFC 8414 fields for revocation and codex's device endpoints.
+func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
+	doc := map[string]any{
+		"issuer":                                s.cfg.PublicURL,
+		"authorization_endpoint":                s.URL("/oauth/authorize"),
+		"token_endpoint":                        s.URL("/oauth/token"),
+		"revocation_endpoint":                   s.URL("/oauth/revoke"),
+		"jwks_uri":                              s.URL("/.well-known/jwks.json"),
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query"},
+		"grant_types_supported":                 []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"token_endpoint_auth_methods_supported": []string{"none"},
+		"revocation_endpoint_auth_methods_supported": []string{"none"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access", "api.connectors.read", "api.connectors.invoke"},
+		"claims_supported":                      []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "email", "email_verified", ClaimAuth, ClaimProfile},
+		"device_authorization_endpoint":         s.URL("/api/accounts/deviceauth/usercode"),
+		"codex_device_usercode_endpoint":        s.URL("/api/accounts/deviceauth/usercode"),
+		"codex_device_token_endpoint":           s.URL("/api/accounts/deviceauth/token"),
+		"codex_device_verification_uri":         s.URL("/codex/device"),
+		"codex_device_callback_uri":             s.URL("/deviceauth/callback"),
+		"agent_identity_jwks_uri":               s.URL("/backend-api/wham/agent-identities/jwks"),
+	}
+	if s.faults.Has(faults.DiscoveryNoDevice) {
+		for _, k := range []string{"device_authorization_endpoint", "codex_device_usercode_endpoint", "codex_device_token_endpoint", "codex_device_verification_uri", "codex_device_callback_uri"} {
+			delete(doc, k)
+		}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Content-Type", "application/json")
+	writeJSONNoStore(w, doc)
+}
+
+// handleJWKS serves the token-signing keys (RFC 7517 §5).
+func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
+	doc := s.keys.Document(r.Context())
+	if s.faults.Has(faults.JWKSMissingKey) {
+		doc = s.withoutActive(r, doc)
+	}
+	w.Header().Set("Cache-Control", "public, max-age=60")
+	writeJSONNoStore(w, doc)
+}
+
+func (s *Server) withoutActive(r *http.Request, doc keys.JWKS) keys.JWKS {
+	active, err := s.keys.Active(r.Context())
+	if err != nil {
+		return doc
+	}
+	out := keys.JWKS{Keys: []keys.JWK{}}
+	for _, k := range doc.Keys {
+		if k.Kid != active.KID {
+			out.Keys = append(out.Keys, k)
+		}
+	}
+	return out
+}
+
+// writeJSONNoStore writes v as JSON with status 200, keeping any
+// Cache-Control the caller set.
+func writeJSONNoStore(w http.ResponseWriter, v any) {
+	if w.Header().Get("Cache-Control") == "" {
+		w.Header().Set("Cache-Control", "no-store")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = jsonEncode(w, v)
+}
+
+func (s *Server) clockOffset() time.Duration {
+	if a, ok := s.clock.(interface{ Offset() time.Duration }); ok {
+		return a.Offset()
+	}
+	return 0
+}

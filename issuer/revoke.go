@@ -1,0 +1,91 @@
+package issuer
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/codexauth/codexauth/issuer/faults"
+	"github.com/codexauth/codexauth/issuer/oauth"
+	"github.com/codexauth/codexauth/issuer/store"
+)
+
+// handleRevoke implements RFC 7009 token revocation for JSON (codex,
+// contract §7) and form bodies. Revoking any refresh token of a family
+// revokes the whole family, and with it the family's access tokens.
+// Unknown tokens are answered 200 (RFC 7009 §2.2).
+func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	allow := encBoth
+	if s.faults.Has(faults.RevokeJSONRejected) {
+		allow = encForm
+	}
+	p, perr := readParams(w, r, allow)
+	if perr != nil {
+		oauth.Write(w, perr)
+		return
+	}
+	if err := p.require("token"); err != nil {
+		oauth.Write(w, err)
+		return
+	}
+	hint := p.get("token_type_hint")
+	if hint != "" && hint != "refresh_token" && hint != "access_token" {
+		oauth.Write(w, oauth.New(http.StatusBadRequest, oauth.CodeUnsupportedTokenType, "token_type_hint %q is not supported", hint))
+		return
+	}
+	if cid := p.get("client_id"); cid != "" {
+		if err := s.checkClient(cid); err != nil {
+			oauth.Write(w, err)
+			return
+		}
+	}
+	if s.faults.Has(faults.RevokeNoop) {
+		writeJSON(w, http.StatusOK, map[string]any{})
+		return
+	}
+	ctx := r.Context()
+	now := s.clock.Now()
+	token := p.get("token")
+	found := false
+	// The hint is only an optimisation (RFC 7009 §2.1): try both kinds.
+	if hint != "access_token" || !looksLikeJWT(token) {
+		t, fam, err := s.store.GetRefreshToken(ctx, store.Hash(token))
+		switch {
+		case err == nil:
+			if cid := p.get("client_id"); cid != "" && cid != fam.ClientID {
+				oauth.Write(w, oauth.New(http.StatusBadRequest, oauth.CodeUnauthorizedClient, "token was issued to another client"))
+				return
+			}
+			if err := s.store.RevokeFamily(ctx, t.FamilyID, "revoked", now); err != nil {
+				oauth.Write(w, s.storeErr(r, "revoke family", err))
+				return
+			}
+			found = true
+			s.log.Info("refresh token family revoked", "family", t.FamilyID, "user", fam.UserID)
+		case !errors.Is(err, store.ErrNotFound):
+			oauth.Write(w, s.storeErr(r, "look up refresh token", err))
+			return
+		}
+	}
+	if !found && looksLikeJWT(token) {
+		if claims, err := s.verifyOwnJWT(ctx, token); err == nil {
+			if jti, _ := claims["jti"].(string); jti != "" {
+				if err := s.store.RevokeAccessToken(ctx, jti, now); err != nil && !errors.Is(err, store.ErrNotFound) {
+					oauth.Write(w, s.storeErr(r, "revoke access token", err))
+					return
+				}
+				found = true
+			}
+		}
+	}
+	if !found {
+		if s.faults.Has(faults.RevokeUnknown400) {
+			oauth.Write(w, oauth.InvalidRequest("unknown token"))
+			return
+		}
+		s.log.Debug("revocation of an unknown token answered 200 (RFC 7009 §2.2)")
+	}
+	writeJSON(w, http.StatusOK, map[string]any{})
+}
+
+func looksLikeJWT(t string) bool { return strings.Count(t, ".") == 2 }

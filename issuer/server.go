@@ -1,0 +1,243 @@
+// Package issuer is the codexauth reference issuer: every endpoint the
+// OpenAI Codex CLI 0.169.0 talks to (docs/codex-issuer-contract.md), plus a
+// login page, an admin API for use as a controllable mock, and health
+// endpoints. It is a library: New builds a Server, Handler serves it.
+package issuer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/codexauth/codexauth/issuer/clock"
+	"github.com/codexauth/codexauth/issuer/faults"
+	"github.com/codexauth/codexauth/issuer/keys"
+	"github.com/codexauth/codexauth/issuer/oauth"
+	"github.com/codexauth/codexauth/issuer/store"
+)
+
+// Server is a running issuer.
+type Server struct {
+	cfg     Config
+	base    *url.URL
+	store   *outageStore
+	keys    *keys.Manager
+	clock   clock.Clock
+	faults  *faults.Set
+	log     *slog.Logger
+	derive  []byte // HMAC key deriving refresh-token successors
+	metrics *metrics
+	handler http.Handler
+	ready   atomic.Bool
+}
+
+// New validates cfg, prepares keys and secrets in the store, and builds the
+// HTTP handler.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	base, _ := url.Parse(cfg.PublicURL)
+	s := &Server{cfg: cfg, base: base, store: &outageStore{Store: cfg.Store}, clock: cfg.Clock,
+		faults: cfg.Faults, log: cfg.Logger, metrics: newMetrics()}
+	s.keys = keys.NewManager(s.store, s.clock, cfg.KeyPassphrase)
+	if err := s.keys.Init(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	candidate := make([]byte, 32)
+	if _, err := rand.Read(candidate); err != nil {
+		return nil, err
+	}
+	derive, err := s.store.GetOrCreateSecret(ctx, "refresh-derivation-v1", candidate)
+	if err != nil {
+		return nil, fmt.Errorf("refresh derivation secret: %w", err)
+	}
+	s.derive = derive
+	if cfg.WorkspaceOrigin == "" {
+		s.cfg.WorkspaceOrigin = "https://" + base.Host
+	}
+	s.handler = s.routes()
+	s.ready.Store(true)
+	return s, nil
+}
+
+// Config returns the effective configuration.
+func (s *Server) Config() Config { return s.cfg }
+
+// Faults is the live fault set.
+func (s *Server) Faults() *faults.Set { return s.faults }
+
+// Clock is the issuer's clock.
+func (s *Server) Clock() clock.Clock { return s.clock }
+
+// Keys is the signing-key manager.
+func (s *Server) Keys() *keys.Manager { return s.keys }
+
+// Handler serves the issuer at its public URL's path prefix.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// URL returns the absolute URL of path under the issuer base.
+func (s *Server) URL(path string) string { return s.cfg.PublicURL + path }
+
+// SetOutage makes every store call fail (admin API and tests): the issuer
+// must then answer 503 temporarily_unavailable, never a token error.
+func (s *Server) SetOutage(on bool) { s.store.down.Store(on) }
+
+// RunGC collects expired rows every GCInterval until ctx ends.
+func (s *Server) RunGC(ctx context.Context) {
+	if s.cfg.GCInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := s.store.DeleteExpired(ctx, s.clock.Now())
+			if err != nil {
+				s.log.Warn("garbage collection failed", "err", err)
+			} else if n > 0 {
+				s.log.Info("garbage collected expired rows", "rows", n)
+			}
+		}
+	}
+}
+
+// Mount registers the issuer's routes on r (without the path prefix).
+func (s *Server) Mount(r chi.Router) {
+	r.Get("/.well-known/openid-configuration", s.handleDiscovery)
+	r.Get("/.well-known/jwks.json", s.handleJWKS)
+	r.Get("/oauth/authorize", s.handleAuthorize)
+	r.Post("/oauth/token", s.handleToken)
+	r.Post("/oauth/revoke", s.handleRevoke)
+	r.Post("/api/accounts/deviceauth/usercode", s.handleDeviceUserCode)
+	r.Post("/api/accounts/deviceauth/token", s.handleDeviceToken)
+	r.Get("/codex/device", s.handleDevicePage)
+	r.Post("/codex/device", s.handleDevicePage)
+	r.Get("/deviceauth/callback", s.handleDeviceCallback)
+	r.Get("/login", s.handleLoginPage)
+	r.Post("/login", s.handleLoginSubmit)
+	r.Get("/logout", s.handleLogoutPage)
+	r.Post("/logout", s.handleLogoutSubmit)
+	r.Get("/backend-api/wham/accounts/check", s.handleAccountsCheck)
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+	r.Get("/metrics", s.handleMetrics)
+	s.mountAgent(r)
+	if s.cfg.InternalSecret != "" {
+		r.Post("/internal/codex-auth/validate", s.handleValidate)
+	}
+	if s.cfg.AdminToken != "" {
+		r.Route("/__admin", s.mountAdmin)
+	}
+}
+
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.recoverer, s.instrument, securityHeaders)
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no endpoint at %s", r.URL.Path))
+	}
+	notAllowed := func(w http.ResponseWriter, r *http.Request) {
+		oauth.Write(w, oauth.New(http.StatusMethodNotAllowed, oauth.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
+	}
+	r.NotFound(notFound)
+	r.MethodNotAllowed(notAllowed)
+	prefix := strings.TrimRight(s.base.Path, "/")
+	if prefix == "" {
+		s.Mount(r)
+		return r
+	}
+	r.Route(prefix, func(sub chi.Router) {
+		sub.NotFound(notFound)
+		sub.MethodNotAllowed(notAllowed)
+		s.Mount(sub)
+	})
+	return r
+}
+
+// recoverer turns a panic into a logged 500. It is the last line of defence:
+// the table tests assert no input ever reaches it.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				s.metrics.inc("codexauth_panics_total", "")
+				oauth.Write(w, oauth.New(http.StatusInternalServerError, oauth.CodeServerError, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// random returns n random bytes, unpadded base64url.
+func random(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand: %v", err)) // the OS RNG failing is unrecoverable
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// storeErr maps a store error that is not a documented sentinel to the
+// transient 503 (contract §6.5: an outage must never read as a token error).
+func (s *Server) storeErr(r *http.Request, what string, err error) *oauth.Error {
+	s.log.Error("store failure", "op", what, "path", r.URL.Path, "err", err)
+	s.metrics.inc("codexauth_store_errors_total", what)
+	if s.faults.Has(faults.OutageAsExpired) {
+		return oauth.New(http.StatusUnauthorized, oauth.CodeRefreshTokenExpired, "refresh token has expired")
+	}
+	return oauth.Unavailable(fmt.Errorf("%s: %w", what, err))
+}
+
+// outageStore lets the admin API simulate a store outage.
+type outageStore struct {
+	store.Store
+	down atomic.Bool
+}
+
+var errOutage = errors.New("simulated store outage")
+
+func (o *outageStore) check() error {
+	if o.down.Load() {
+		return errOutage
+	}
+	return nil
+}
+
+func jsonEncode(w http.ResponseWriter, v any) error { return json.NewEncoder(w).Encode(v) }

@@ -1,0 +1,159 @@
+package issuer
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/codexauth/codexauth/issuer/faults"
+	"github.com/codexauth/codexauth/issuer/oauth"
+	"github.com/codexauth/codexauth/issuer/store"
+)
+
+// Grant types the token endpoint serves.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
+)
+
+// handleToken is the token endpoint (RFC 6749 §3.2). It takes form bodies
+// for every grant and JSON for the refresh grant, as codex sends it
+// (contract §6.3; JSON is accepted for the other grants too).
+func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	allow := encBoth
+	if s.faults.Has(faults.RefreshFormOnly) {
+		allow = encForm
+	}
+	p, perr := readParams(w, r, allow)
+	if perr != nil {
+		s.metrics.inc("codexauth_token_errors_total", `reason="bad_request"`)
+		oauth.Write(w, perr)
+		return
+	}
+	var resp any
+	var err error
+	switch gt := p.get("grant_type"); gt {
+	case GrantAuthorizationCode:
+		resp, err = s.grantAuthorizationCode(r, p)
+	case GrantRefreshToken:
+		resp, err = s.grantRefreshToken(r, p)
+	case GrantTokenExchange:
+		resp, err = s.grantTokenExchange(r, p)
+	case "":
+		err = oauth.InvalidRequest("missing required parameter \"grant_type\"")
+	default:
+		err = oauth.New(http.StatusBadRequest, oauth.CodeUnsupportedGrantType, "grant_type %q is not supported; use authorization_code, refresh_token or token exchange", gt)
+	}
+	if err != nil {
+		e := oauth.As(err)
+		s.metrics.inc("codexauth_token_errors_total", `reason="`+e.Code+`"`)
+		if e.Status >= 500 {
+			s.log.Warn("token endpoint failure", "grant_type", p.get("grant_type"), "code", e.Code, "err", err)
+		}
+		oauth.Write(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// checkClient accepts a registered public client id (RFC 6749 §2.2).
+func (s *Server) checkClient(clientID string) *oauth.Error {
+	if clientID == "" {
+		return oauth.InvalidRequest("missing required parameter \"client_id\"")
+	}
+	if !slices.Contains(s.cfg.ClientIDs, clientID) {
+		return oauth.InvalidClient("client_id %q is not registered at this issuer", clientID)
+	}
+	return nil
+}
+
+// s256 is the PKCE S256 transform (RFC 7636 §4.2).
+func s256(verifier string) string {
+	sum := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// validVerifier checks RFC 7636 §4.1: 43–128 unreserved characters.
+func validVerifier(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for _, c := range v {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// grantAuthorizationCode redeems a code (RFC 6749 §4.1.3) with PKCE
+// (RFC 7636 §4.6). The code is consumed atomically first, so a failed
+// attempt also burns it; a replay revokes what the first exchange issued
+// (RFC 6749 §4.1.2).
+func (s *Server) grantAuthorizationCode(r *http.Request, p params) (any, error) {
+	if err := p.require("code", "redirect_uri", "code_verifier"); err != nil {
+		return nil, err
+	}
+	if err := s.checkClient(p.get("client_id")); err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	now := s.clock.Now()
+	familyID := "fam_" + random(16)
+	hash := store.Hash(p.get("code"))
+	code, err := s.store.ConsumeAuthCode(ctx, hash, now, familyID)
+	switch {
+	case err == nil:
+	case errors.Is(err, store.ErrAlreadyUsed) && s.faults.Has(faults.CodeReusable):
+		code.FamilyID = familyID
+	case errors.Is(err, store.ErrAlreadyUsed):
+		if code.FamilyID != "" {
+			if rerr := s.store.RevokeFamily(ctx, code.FamilyID, "authorization_code_replayed", now); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
+				return nil, s.storeErr(r, "revoke family of replayed code", rerr)
+			}
+		}
+		s.log.Warn("authorization code replayed; revoked the tokens it issued", "family", code.FamilyID)
+		return nil, oauth.InvalidGrant("authorization code was already used")
+	case errors.Is(err, store.ErrExpired):
+		return nil, oauth.InvalidGrant("authorization code has expired")
+	case errors.Is(err, store.ErrNotFound):
+		return nil, oauth.InvalidGrant("authorization code is not valid")
+	default:
+		return nil, s.storeErr(r, "consume authorization code", err)
+	}
+	if code.ClientID != p.get("client_id") && !s.faults.Has(faults.CodeNotBoundToClient) {
+		return nil, oauth.InvalidGrant("authorization code was issued to another client")
+	}
+	if code.RedirectURI != p.get("redirect_uri") && !s.faults.Has(faults.RedirectUnchecked) {
+		return nil, oauth.InvalidGrant("redirect_uri does not match the authorization request")
+	}
+	if !s.faults.Has(faults.PKCEUnchecked) {
+		if !validVerifier(p.get("code_verifier")) {
+			return nil, oauth.InvalidGrant("code_verifier must be 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)")
+		}
+		if subtle.ConstantTimeCompare([]byte(s256(p.get("code_verifier"))), []byte(code.CodeChallenge)) != 1 {
+			return nil, oauth.InvalidGrant("code_verifier does not match the code_challenge (PKCE S256)")
+		}
+	}
+	u, err := s.store.GetUser(ctx, code.UserID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
+		return nil, oauth.InvalidGrant("the user of this code no longer exists or is disabled")
+	} else if err != nil {
+		return nil, s.storeErr(r, "load user", err)
+	}
+	fam := store.Family{ID: code.FamilyID, UserID: u.ID, ClientID: code.ClientID, Scope: code.Scope, CreatedAt: now}
+	refresh := newRefreshToken()
+	if err := s.store.CreateFamily(ctx, fam, store.RefreshToken{Hash: store.Hash(refresh), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}); err != nil {
+		return nil, s.storeErr(r, "create token family", err)
+	}
+	resp, err := s.issue(ctx, u, fam, refresh, code.CreatedAt)
+	if err != nil {
+		return nil, s.storeErr(r, "issue tokens", err)
+	}
+	s.log.Info("tokens issued", "grant", "authorization_code", "user", u.ID, "client", code.ClientID, "family", fam.ID)
+	return resp, nil
+}
