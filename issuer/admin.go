@@ -75,18 +75,18 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) *oauth.Error {
 
 // StateSummary is what GET /__admin/state reports.
 type StateSummary struct {
-	Issuer      string        `json:"issuer"`
-	Version     string        `json:"version"`
-	ClockOffset float64       `json:"clock_offset_seconds"`
-	Now         time.Time     `json:"now"`
-	Faults      []string      `json:"faults"`
-	Users       int           `json:"users"`
-	AccessTTL   float64       `json:"access_ttl_seconds"`
-	RefreshTTL  float64       `json:"refresh_ttl_seconds"`
-	ReuseGrace  float64       `json:"reuse_grace_seconds"`
-	AutoApprove string        `json:"auto_approve_user,omitempty"`
-	Validate    bool          `json:"validate_enabled"`
-	Capabilities []string     `json:"capabilities"`
+	Issuer       string    `json:"issuer"`
+	Version      string    `json:"version"`
+	ClockOffset  float64   `json:"clock_offset_seconds"`
+	Now          time.Time `json:"now"`
+	Faults       []string  `json:"faults"`
+	Users        int       `json:"users"`
+	AccessTTL    float64   `json:"access_ttl_seconds"`
+	RefreshTTL   float64   `json:"refresh_ttl_seconds"`
+	ReuseGrace   float64   `json:"reuse_grace_seconds"`
+	AutoApprove  string    `json:"auto_approve_user,omitempty"`
+	Validate     bool      `json:"validate_enabled"`
+	Capabilities []string  `json:"capabilities"`
 }
 
 func (s *Server) adminState(w http.ResponseWriter, r *http.Request) {

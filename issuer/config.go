@@ -36,11 +36,11 @@ type Config struct {
 	RefreshTTL time.Duration // default 30 days, sliding with each rotation
 	// ReuseGrace is how long a rotated-out refresh token still yields its
 	// (same) child instead of counting as reuse. 0 disables it.
-	ReuseGrace     time.Duration
-	AuthCodeTTL    time.Duration // default 2m
-	DeviceCodeTTL  time.Duration // default 15m, codex's own polling limit
-	DeviceInterval int           // seconds, default 5
-	SessionTTL     time.Duration // default 12h
+	ReuseGrace          time.Duration
+	AuthCodeTTL         time.Duration // default 2m
+	DeviceCodeTTL       time.Duration // default 15m, codex's own polling limit
+	DeviceInterval      int           // seconds, default 5
+	SessionTTL          time.Duration // default 12h
 	AllowShortAccessTTL bool
 
 	// ClientIDs are the registered public clients (default: codex's).

@@ -79,12 +79,12 @@ func (s *Server) handleDeviceUserCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := map[string]any{
-		"device_auth_id":   id,
-		"user_code":        code,
-		"interval":         strconv.Itoa(s.cfg.DeviceInterval),
-		"expires_at":       now.Add(s.cfg.DeviceCodeTTL).UTC().Format(time.RFC3339),
-		"expires_in":       int(s.cfg.DeviceCodeTTL / time.Second),
-		"verification_uri": s.URL("/codex/device"),
+		"device_auth_id":            id,
+		"user_code":                 code,
+		"interval":                  strconv.Itoa(s.cfg.DeviceInterval),
+		"expires_at":                now.Add(s.cfg.DeviceCodeTTL).UTC().Format(time.RFC3339),
+		"expires_in":                int(s.cfg.DeviceCodeTTL / time.Second),
+		"verification_uri":          s.URL("/codex/device"),
 		"verification_uri_complete": s.URL("/codex/device?user_code=" + code),
 	}
 	if s.faults.Has(faults.IntervalNumber) {

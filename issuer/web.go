@@ -32,8 +32,8 @@ const (
 // page is what every template sees.
 type page struct {
 	Title, Base, CSRF, User, Error, Message, Detail string
-	Client, UserCode, ReturnTo, Username, Expires    string
-	Users                                            []string
+	Client, UserCode, ReturnTo, Username, Expires   string
+	Users                                           []string
 }
 
 func (s *Server) basePath() string { return strings.TrimRight(s.base.Path, "/") }

@@ -31,11 +31,11 @@ Examples:
 
 type serveFlags struct {
 	addr, publicURL, storeSpec, users, autoApprove, adminToken, internalSecret string
-	keyPassphrase, logLevel, logFormat                                          string
-	accessTTL, refreshTTL, reuseGrace                                           time.Duration
-	allowShortTTL                                                               bool
-	deviceInterval                                                              int
-	faults, clientIDs, redirectURIs                                             multiFlag
+	keyPassphrase, logLevel, logFormat                                         string
+	accessTTL, refreshTTL, reuseGrace                                          time.Duration
+	allowShortTTL                                                              bool
+	deviceInterval                                                             int
+	faults, clientIDs, redirectURIs                                            multiFlag
 }
 
 func (f *serveFlags) register(fs *flag.FlagSet) {
