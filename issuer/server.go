@@ -51,7 +51,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	base, _ := url.Parse(cfg.PublicURL)
-	s := &Server{cfg: cfg, base: base, store: &outageStore{Store: cfg.Store}, clock: cfg.Clock,
+	s := &Server{cfg: cfg, base: base, store: newOutageStore(cfg.Store), clock: cfg.Clock,
 		faults: cfg.Faults, log: cfg.Logger, metrics: newMetrics()}
 	s.keys = keys.NewManager(s.store, s.clock, cfg.KeyPassphrase)
 	if err := s.keys.Init(ctx); err != nil {
@@ -227,17 +227,21 @@ func (s *Server) storeErr(r *http.Request, what string, err error) *oauth.Error 
 
 // outageStore lets the admin API simulate a store outage.
 type outageStore struct {
-	store.Store
+	store.Failing
 	down atomic.Bool
 }
 
 var errOutage = errors.New("simulated store outage")
 
-func (o *outageStore) check() error {
-	if o.down.Load() {
-		return errOutage
-	}
-	return nil
+func newOutageStore(st store.Store) *outageStore {
+	o := &outageStore{}
+	o.Failing = store.Failing{Store: st, Fail: func() error {
+		if o.down.Load() {
+			return errOutage
+		}
+		return nil
+	}}
+	return o
 }
 
 func jsonEncode(w http.ResponseWriter, v any) error { return json.NewEncoder(w).Encode(v) }
