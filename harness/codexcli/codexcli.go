@@ -1,0 +1,214 @@
+// Package codexcli drives the real OpenAI Codex CLI binary against an
+// issuer, in an isolated CODEX_HOME, with every escape route closed: the
+// refresh and revoke endpoints are overridden to the issuer under test and
+// all other traffic goes through a local proxy that refuses it.
+package codexcli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Version is the codex release the contract describes.
+const Version = "0.169.0"
+
+// BinEnv names the variable that points at a codex binary.
+const BinEnv = "CODEXAUTH_CODEX_BIN"
+
+// CacheDir is where scripts/install-codex.sh installs codex.
+func CacheDir() string {
+	if d := os.Getenv("CODEXAUTH_CACHE"); d != "" {
+		return d
+	}
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "codexauth")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "codexauth")
+}
+
+// Find locates the codex binary: explicit path, CODEXAUTH_CODEX_BIN, then
+// the install cache.
+func Find(explicit string) (string, error) {
+	for _, c := range []string{explicit, os.Getenv(BinEnv)} {
+		if c != "" {
+			if st, err := os.Stat(c); err != nil || st.IsDir() {
+				return "", fmt.Errorf("codex binary %q: not a file", c)
+			}
+			return c, nil
+		}
+	}
+	pattern := filepath.Join(CacheDir(), "codex-"+Version, "node_modules", "@openai", "*", "vendor", "*", "bin", "codex")
+	if m, _ := filepath.Glob(pattern); len(m) > 0 {
+		return m[0], nil
+	}
+	return "", fmt.Errorf("codex %s not found: run scripts/install-codex.sh, or set %s / --codex-bin", Version, BinEnv)
+}
+
+// Install runs scripts/install-codex.sh from the repository root and
+// returns the binary it printed.
+func Install(ctx context.Context, repoRoot string) (string, error) {
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(repoRoot, "scripts", "install-codex.sh"))
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("install-codex.sh: %v\n%s", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	return strings.TrimSpace(lines[len(lines)-1]), nil
+}
+
+// Driver runs codex commands against one issuer in one CODEX_HOME.
+type Driver struct {
+	Bin    string
+	Issuer string // base URL, no trailing slash
+	Home   string
+	// ProxyURL receives all proxied traffic (a refusing guard by default).
+	ProxyURL string
+	// Extra environment (KEY=VALUE) for every run.
+	Env []string
+	// Timeout bounds each command (default 60 s).
+	Timeout time.Duration
+}
+
+// New prepares a driver with a fresh CODEX_HOME under dir.
+func New(bin, issuer, dir, proxyURL string) (*Driver, error) {
+	home := filepath.Join(dir, "codex-home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, err
+	}
+	return &Driver{Bin: bin, Issuer: strings.TrimRight(issuer, "/"), Home: home, ProxyURL: proxyURL, Timeout: 60 * time.Second}, nil
+}
+
+// Result is one codex invocation.
+type Result struct {
+	Args     []string
+	ExitCode int
+	Stdout   string
+	Stderr   string
+	Duration time.Duration
+}
+
+// Output is stdout and stderr together, ANSI colours removed.
+func (r Result) Output() string { return StripANSI(r.Stdout + r.Stderr) }
+
+func (r Result) String() string {
+	return fmt.Sprintf("codex %s: exit %d after %s\n%s", strings.Join(r.Args, " "), r.ExitCode, r.Duration.Round(time.Millisecond), r.Output())
+}
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+
+// StripANSI removes terminal colour codes.
+func StripANSI(s string) string { return ansi.ReplaceAllString(s, "") }
+
+// env is the complete environment of a run: nothing of the caller's
+// credentials leaks in, and nothing can leave the machine.
+func (d *Driver) env() []string {
+	u, _ := url.Parse(d.Issuer)
+	noProxy := "127.0.0.1,localhost,::1"
+	if u != nil && u.Hostname() != "" {
+		noProxy += "," + u.Hostname()
+	}
+	env := []string{
+		"CODEX_HOME=" + d.Home,
+		"HOME=" + filepath.Dir(d.Home),
+		"PATH=" + os.Getenv("PATH"),
+		"TMPDIR=" + filepath.Dir(d.Home),
+		"CODEX_REFRESH_TOKEN_URL_OVERRIDE=" + d.Issuer + "/oauth/token",
+		"CODEX_REVOKE_TOKEN_URL_OVERRIDE=" + d.Issuer + "/oauth/revoke",
+		"NO_PROXY=" + noProxy, "no_proxy=" + noProxy,
+		"BROWSER=/bin/true", "NO_COLOR=1", "TERM=dumb", "RUST_LOG=error",
+	}
+	if d.ProxyURL != "" {
+		for _, k := range []string{"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"} {
+			env = append(env, k+"="+d.ProxyURL)
+		}
+	}
+	return append(env, d.Env...)
+}
+
+// Run executes codex with args.
+func (d *Driver) Run(ctx context.Context, args ...string) (Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, d.Bin, args...)
+	cmd.Env = d.env()
+	cmd.Dir = filepath.Dir(d.Home)
+	cmd.Stdin = strings.NewReader("")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
+	err := cmd.Run()
+	res := Result{Args: args, Stdout: out.String(), Stderr: errb.String(), Duration: time.Since(start)}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		res.ExitCode = exit.ExitCode()
+	case ctx.Err() != nil:
+		return res, fmt.Errorf("codex %s: timed out after %s", strings.Join(args, " "), d.Timeout)
+	default:
+		return res, fmt.Errorf("run codex: %w", err)
+	}
+	return res, nil
+}
+
+// DeviceLogin runs `codex login --device-auth --experimental_issuer`.
+func (d *Driver) DeviceLogin(ctx context.Context, extra ...string) (Result, error) {
+	return d.Run(ctx, append([]string{"login", "--device-auth", "--experimental_issuer", d.Issuer}, extra...)...)
+}
+
+// FeaturesList is codex's cheapest auth-loading command: it refreshes when
+// the access token expires within 300 s and sends nothing else.
+func (d *Driver) FeaturesList(ctx context.Context) (Result, error) { return d.Run(ctx, "features", "list") }
+
+// Logout runs `codex logout` (revoke, then delete auth.json).
+func (d *Driver) Logout(ctx context.Context) (Result, error) { return d.Run(ctx, "logout") }
+
+// LoginStatus runs `codex login status` (never refreshes).
+func (d *Driver) LoginStatus(ctx context.Context) (Result, error) { return d.Run(ctx, "login", "status") }
+
+// AuthFile is auth.json as codex 0.169.0 writes it (contract §10).
+type AuthFile struct {
+	AuthMode     string  `json:"auth_mode"`
+	OpenAIAPIKey *string `json:"OPENAI_API_KEY"`
+	Tokens       *struct {
+		IDToken         string `json:"id_token"`
+		AccessToken     string `json:"access_token"`
+		RefreshToken    string `json:"refresh_token"`
+		AccountID       *string `json:"account_id"`
+		LoginOwnerID    string `json:"login_owner_id"`
+		OAuthProvenance *struct {
+			Issuer   string `json:"issuer"`
+			ClientID string `json:"client_id"`
+		} `json:"oauth_provenance"`
+	} `json:"tokens"`
+	LastRefresh string `json:"last_refresh"`
+	AgentIdentity string `json:"agent_identity"`
+}
+
+// AuthPath is the auth.json path.
+func (d *Driver) AuthPath() string { return filepath.Join(d.Home, "auth.json") }
+
+// ReadAuth parses auth.json; os.ErrNotExist when there is none.
+func (d *Driver) ReadAuth() (AuthFile, error) {
+	var a AuthFile
+	b, err := os.ReadFile(d.AuthPath())
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("auth.json: %w", err)
+	}
+	return a, nil
+}

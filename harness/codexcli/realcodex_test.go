@@ -1,0 +1,207 @@
+package codexcli_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/codexauth/codexauth/harness/codexcli"
+)
+
+func repoRoot(t *testing.T) string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// codexBin installs the pinned codex through scripts/install-codex.sh (a
+// cache hit after the first time). A missing npm is a failure, not a skip:
+// the real client is part of the test command.
+func codexBin(t *testing.T) string {
+	t.Helper()
+	if bin, err := codexcli.Find(""); err == nil {
+		return bin
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	bin, err := codexcli.Install(ctx, repoRoot(t))
+	if err != nil {
+		t.Fatalf("installing codex %s: %v", codexcli.Version, err)
+	}
+	return bin
+}
+
+// buildCodexauth compiles cmd/codexauth once per test binary.
+func buildCodexauth(t *testing.T) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "codexauth")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/codexauth")
+	cmd.Dir = repoRoot(t)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	return out
+}
+
+// serve starts `codexauth serve` on a free port and returns its URL.
+func serve(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--store", "sqlite:" + filepath.Join(dir, "issuer.db")}, args...)...)
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	lines := bufio.NewScanner(stdout)
+	found := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if l := lines.Text(); strings.Contains(l, "issuer listening on ") {
+				f := strings.Fields(strings.SplitN(l, "issuer listening on ", 2)[1])
+				found <- f[0]
+			}
+		}
+	}()
+	select {
+	case u := <-found:
+		return u
+	case <-time.After(20 * time.Second):
+		t.Fatal("codexauth serve did not start")
+	}
+	return ""
+}
+
+func jwtExp(t *testing.T, jwt string) int64 {
+	parts := strings.Split(jwt, ".")
+	if len(parts) < 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Exp int64 `json:"exp"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.Exp
+}
+
+func refreshStatus(t *testing.T, issuer, rt string) (int, string) {
+	body := fmt.Sprintf(`{"client_id":"app_EMoamEEZ73f0CkXaXp7hrann","grant_type":"refresh_token","refresh_token":%q}`, rt)
+	res, err := http.Post(issuer+"/oauth/token", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// TestRealCodexDeviceLoginRefreshLogout is the reference issuer's end-to-end
+// proof: the real codex 0.169.0 signs in, refreshes and signs out against
+// `codexauth serve --auto-approve`.
+func TestRealCodexDeviceLoginRefreshLogout(t *testing.T) {
+	codex := codexBin(t)
+	issuerURL := serve(t, buildCodexauth(t), "--auto-approve", "alice", "--access-ttl", "240s", "--allow-short-access-ttl", "--device-interval", "1")
+	guard, err := codexcli.StartGuard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guard.Close()
+	d, err := codexcli.New(codex, issuerURL, t.TempDir(), guard.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	res, err := d.DeviceLogin(ctx)
+	if err != nil || res.ExitCode != 0 || !strings.Contains(res.Output(), "Successfully logged in") {
+		t.Fatalf("device login failed: %v\n%s", err, res)
+	}
+	if !strings.Contains(res.Output(), issuerURL+"/codex/device") {
+		t.Errorf("verification URL %s/codex/device not printed:\n%s", issuerURL, res.Output())
+	}
+	a, err := d.ReadAuth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.AuthMode != "chatgpt" || a.Tokens == nil || a.Tokens.IDToken == "" || a.Tokens.AccessToken == "" || a.Tokens.RefreshToken == "" {
+		t.Fatalf("auth.json after login lacks tokens: %+v", a)
+	}
+	if a.Tokens.AccountID == nil || *a.Tokens.AccountID != "acct_alice" {
+		t.Fatalf("account_id = %v, want acct_alice", a.Tokens.AccountID)
+	}
+	if a.Tokens.OAuthProvenance == nil || a.Tokens.OAuthProvenance.Issuer != issuerURL {
+		t.Fatalf("provenance = %+v", a.Tokens.OAuthProvenance)
+	}
+	if a.OpenAIAPIKey != nil {
+		t.Fatalf("device login must not store an API key")
+	}
+	t.Logf("device login: %s", res.Duration.Round(time.Millisecond))
+
+	// The access token lives 240 s, inside codex's 300 s window: any
+	// auth-loading command refreshes it.
+	res, err = d.FeaturesList(ctx)
+	if err != nil || res.ExitCode != 0 {
+		t.Fatalf("features list: %v\n%s", err, res)
+	}
+	b, err := d.ReadAuth()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Tokens.RefreshToken == a.Tokens.RefreshToken || b.Tokens.AccessToken == a.Tokens.AccessToken {
+		t.Fatalf("codex did not rotate its tokens through the issuer")
+	}
+	if jwtExp(t, b.Tokens.AccessToken) < jwtExp(t, a.Tokens.AccessToken) {
+		t.Fatalf("refreshed access token expires earlier")
+	}
+	// The rotated-out token is now reuse.
+	if st, body := refreshStatus(t, issuerURL, a.Tokens.RefreshToken); st != 401 || !strings.Contains(body, "refresh_token_reused") {
+		t.Fatalf("rotated-out token: %d %s", st, body)
+	}
+	t.Logf("refresh via features list: %s", res.Duration.Round(time.Millisecond))
+}
+
+// TestRealCodexLogoutRevokesFamily: codex logout sends the refresh token to
+// the revoke override, the issuer revokes the family, auth.json is deleted.
+func TestRealCodexLogoutRevokesFamily(t *testing.T) {
+	codex := codexBin(t)
+	issuerURL := serve(t, buildCodexauth(t), "--auto-approve", "bob", "--device-interval", "1")
+	guard, err := codexcli.StartGuard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guard.Close()
+	d, _ := codexcli.New(codex, issuerURL, t.TempDir(), guard.URL())
+	ctx := context.Background()
+	if res, err := d.DeviceLogin(ctx); err != nil || res.ExitCode != 0 {
+		t.Fatalf("login: %v\n%s", err, res)
+	}
+	a, _ := d.ReadAuth()
+	res, err := d.Logout(ctx)
+	if err != nil || res.ExitCode != 0 || !strings.Contains(res.Output(), "Successfully logged out") {
+		t.Fatalf("logout: %v\n%s", err, res)
+	}
+	if _, err := d.ReadAuth(); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("auth.json still present after logout: %v", err)
+	}
+	if st, body := refreshStatus(t, issuerURL, a.Tokens.RefreshToken); st != 401 || !strings.Contains(body, "refresh_token_invalidated") {
+		t.Fatalf("refresh after logout: %d %s", st, body)
+	}
+}
