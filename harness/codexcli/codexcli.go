@@ -170,30 +170,34 @@ func (d *Driver) DeviceLogin(ctx context.Context, extra ...string) (Result, erro
 
 // FeaturesList is codex's cheapest auth-loading command: it refreshes when
 // the access token expires within 300 s and sends nothing else.
-func (d *Driver) FeaturesList(ctx context.Context) (Result, error) { return d.Run(ctx, "features", "list") }
+func (d *Driver) FeaturesList(ctx context.Context) (Result, error) {
+	return d.Run(ctx, "features", "list")
+}
 
 // Logout runs `codex logout` (revoke, then delete auth.json).
 func (d *Driver) Logout(ctx context.Context) (Result, error) { return d.Run(ctx, "logout") }
 
 // LoginStatus runs `codex login status` (never refreshes).
-func (d *Driver) LoginStatus(ctx context.Context) (Result, error) { return d.Run(ctx, "login", "status") }
+func (d *Driver) LoginStatus(ctx context.Context) (Result, error) {
+	return d.Run(ctx, "login", "status")
+}
 
 // AuthFile is auth.json as codex 0.169.0 writes it (contract §10).
 type AuthFile struct {
 	AuthMode     string  `json:"auth_mode"`
 	OpenAIAPIKey *string `json:"OPENAI_API_KEY"`
 	Tokens       *struct {
-		IDToken         string `json:"id_token"`
-		AccessToken     string `json:"access_token"`
-		RefreshToken    string `json:"refresh_token"`
+		IDToken         string  `json:"id_token"`
+		AccessToken     string  `json:"access_token"`
+		RefreshToken    string  `json:"refresh_token"`
 		AccountID       *string `json:"account_id"`
-		LoginOwnerID    string `json:"login_owner_id"`
+		LoginOwnerID    string  `json:"login_owner_id"`
 		OAuthProvenance *struct {
 			Issuer   string `json:"issuer"`
 			ClientID string `json:"client_id"`
 		} `json:"oauth_provenance"`
 	} `json:"tokens"`
-	LastRefresh string `json:"last_refresh"`
+	LastRefresh   string `json:"last_refresh"`
 	AgentIdentity string `json:"agent_identity"`
 }
 

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/formatter"
+	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/gomega"
+
+	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/codexcli"
+	"github.com/codexauth/codexauth/specs"
+)
+
+const conformSynopsis = `Runs the conformance suite: replays what codex 0.169.0 does against an issuer and reports,
+requirement by requirement, whether codex users would succeed there.
+
+Without --issuer it tests the built-in reference issuer (in-process, admin API on). Specs whose
+capability the target lacks (clock control, an approver that can deny, …) are reported "not run"
+with the reason, never passed.
+
+Exit codes: 0 conformant; 1 a MUST requirement failed (any failure with --strict); 2 bad flags or
+configuration; 3 the issuer could not be reached; 4 a MUST of a required profile could not run;
+5 a waiver matched nothing.
+
+Examples:
+  codexauth conform
+  codexauth conform --issuer https://auth.example.com --approver exec --approver-command ./approve.sh
+  codexauth conform --issuer http://127.0.0.1:8765 --admin-token $T --profile core --profile reuse`
+
+type conformFlags struct {
+	issuer, approver, approverCmd, adminToken, clientID, user, password string
+	junit, jsonOut, report, outDir, waivers, validateURL, secret        string
+	agentIdentity, codexBin                                             string
+	profiles, faults                                                    multiFlag
+	maxWait, accessTTL, reuseGrace                                      time.Duration
+	strict, quiet, noCodex                                              bool
+}
+
+func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("conform", conformSynopsis, stderr)
+	var f conformFlags
+	fs.StringVar(&f.issuer, "issuer", "", "issuer base URL to test (default: the built-in reference issuer)")
+	fs.StringVar(&f.approver, "approver", "", "how the end user approves: auto (the issuer approves by itself), admin (admin API), form (login and approval pages), exec (a command); default admin with --admin-token, else auto")
+	fs.StringVar(&f.approverCmd, "approver-command", "", "command for --approver exec: receives one JSON object on stdin; for authorize it prints the final redirect URL")
+	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token of the target's /__admin API (enables clock control, faults, approvals)")
+	fs.StringVar(&f.clientID, "client-id", harness.CodexClientID, "client id to send (codex's --experimental_client-id)")
+	fs.StringVar(&f.user, "user", "alice", "user the approver signs in as")
+	fs.StringVar(&f.password, "password", "", "password of --user for --approver form")
+	fs.Var(&f.profiles, "profile", "profile to run and require (repeatable): "+strings.Join(harness.Profiles, ", ")+"; default: run all, require core")
+	fs.StringVar(&f.outDir, "out", "codexauth-conformance", "folder for the reports not given a path of their own")
+	fs.StringVar(&f.junit, "junit", "", "JUnit XML report path (default OUT/junit.xml)")
+	fs.StringVar(&f.jsonOut, "json", "", "Ginkgo JSON report path (default OUT/ginkgo.json)")
+	fs.StringVar(&f.report, "report", "", "conformance report path, YAML (default OUT/conformance.yaml)")
+	fs.StringVar(&f.waivers, "waivers", "", "YAML file of waived requirement ids, each with a reason")
+	fs.DurationVar(&f.maxWait, "max-wait", 10*time.Second, "longest real wait for expiry on targets without clock control")
+	fs.DurationVar(&f.accessTTL, "access-ttl", 0, "declare the target's access-token lifetime (lets exp-driven specs wait for real expiry)")
+	fs.StringVar(&f.validateURL, "validate-url", "", "the deployment's validate endpoint (POST /internal/codex-auth/validate)")
+	fs.StringVar(&f.secret, "internal-secret", "", "X-Internal-Secret for --validate-url")
+	fs.StringVar(&f.agentIdentity, "agent-identity", "", "file with an agent identity JWT minted by the deployment (with its private key)")
+	fs.StringVar(&f.codexBin, "codex-bin", "", "real codex binary for the codex-cli profile (default: CODEXAUTH_CODEX_BIN or the install cache)")
+	fs.BoolVar(&f.noCodex, "no-codex", false, "do not look for the real codex binary (codex-cli specs are then not run)")
+	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
+	fs.BoolVar(&f.quiet, "quiet", false, "no per-spec progress lines")
+	fs.Var(&f.faults, "fault", "built-in target only: switch on a fault of the catalogue (self-test)")
+	fs.DurationVar(&f.reuseGrace, "builtin-reuse-grace", 0, "built-in target only: reuse grace window")
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
+		return harness.ExitConfig
+	}
+	for _, p := range f.profiles {
+		if !slices.Contains(harness.Profiles, p) {
+			fmt.Fprintf(stderr, "codexauth conform: unknown --profile %q (known: %s)\n", p, strings.Join(harness.Profiles, ", "))
+			return harness.ExitConfig
+		}
+	}
+	if f.issuer != "" && len(f.faults) > 0 {
+		fmt.Fprintln(stderr, "codexauth conform: --fault applies to the built-in issuer only; switch faults on a remote reference issuer with its admin API")
+		return harness.ExitConfig
+	}
+	var waivers []harness.Waiver
+	if f.waivers != "" {
+		w, err := harness.LoadWaivers(f.waivers)
+		if err != nil {
+			fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
+			return harness.ExitConfig
+		}
+		waivers = w
+	}
+	cfg := harness.Config{Issuer: f.issuer, ClientID: f.clientID, AdminToken: f.adminToken, Approver: f.approver,
+		User: f.user, Password: f.password, MaxWait: f.maxWait, AccessTTL: f.accessTTL, ValidateURL: f.validateURL,
+		InternalSecret: f.secret, BuiltinFaults: f.faults, BuiltinReuseGrace: f.reuseGrace}
+	if f.approverCmd != "" {
+		cfg.ApproverCommand = strings.Fields(f.approverCmd)
+	}
+	if f.agentIdentity != "" {
+		b, err := os.ReadFile(f.agentIdentity)
+		if err != nil {
+			fmt.Fprintf(stderr, "codexauth conform: --agent-identity: %v\n", err)
+			return harness.ExitConfig
+		}
+		cfg.AgentIdentity = strings.TrimSpace(string(b))
+	}
+	if !f.noCodex {
+		if bin, err := codexcli.Find(f.codexBin); err == nil {
+			cfg.CodexBin = bin
+		} else if f.codexBin != "" {
+			fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
+			return harness.ExitConfig
+		}
+	}
+	// Open the target up front: configuration and reachability errors get
+	// their own exit codes instead of 76 failed specs.
+	probe, err := harness.Open(ctx, cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
+		if strings.Contains(err.Error(), "unreachable") || strings.Contains(err.Error(), "did not answer") {
+			return harness.ExitRuntime
+		}
+		return harness.ExitConfig
+	}
+	name, url, version := probe.Name, probe.Issuer, probe.Version
+	approver := probe.Approver.Name()
+	caps := map[string]string{}
+	for c, why := range probe.Capabilities() {
+		if why == "" {
+			why = "available"
+		}
+		caps[string(c)] = why
+	}
+	probe.Close()
+
+	paths := map[string]*string{"junit.xml": &f.junit, "ginkgo.json": &f.jsonOut, "conformance.yaml": &f.report}
+	for def, p := range paths {
+		if *p == "" {
+			*p = filepath.Join(f.outDir, def)
+		}
+		if err := os.MkdirAll(filepath.Dir(*p), 0o755); err != nil {
+			fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
+			return harness.ExitConfig
+		}
+	}
+	required := []string(f.profiles)
+	if len(required) == 0 {
+		required = []string{harness.ProfileCore}
+	}
+	fmt.Fprintf(stdout, "codexauth conform %s — testing %s (%s)\napprover: %s; profiles: %s; required: %s\n\n",
+		version0(version), name, url, approver, profileList(f.profiles), strings.Join(required, ", "))
+
+	specs.Configure(cfg)
+	suiteCfg, repCfg := GinkgoConfiguration()
+	suiteCfg.LabelFilter = specs.LabelFilter(f.profiles)
+	suiteCfg.Timeout = 30 * time.Minute
+	repCfg.NoColor, repCfg.Succinct, repCfg.SilenceSkips = true, true, true
+	formatter.ColorableStdOut = io.Discard // our own progress and summary replace Ginkgo's console output
+	total := countSelected(f.profiles)
+	if !f.quiet {
+		specs.SetProgress(stdout, total)
+	}
+	gomega.RegisterFailHandler(Fail)
+	start := time.Now()
+	RunSpecs(failer{}, "codexauth conformance", suiteCfg, repCfg)
+	rep := specs.LastReport()
+	if rep == nil {
+		fmt.Fprintln(stderr, "codexauth conform: the suite produced no report")
+		return harness.ExitRuntime
+	}
+	outcomes := specs.Outcomes(rep)
+	if !rep.SuiteSucceeded && len(outcomes) == 0 {
+		fmt.Fprintf(stderr, "codexauth conform: the suite did not run: %s\n", rep.SpecialSuiteFailureReasons)
+		return harness.ExitRuntime
+	}
+	result := harness.Evaluate(outcomes, required, waivers, f.strict)
+	result.SuiteVersion = version
+	result.Implementation = harness.Implementation{Name: name, Version: version, URL: url}
+	result.Date = start.UTC()
+	result.DurationSecs = time.Since(start).Seconds()
+	result.Approver = approver
+	result.Capabilities = caps
+	result.PrintSummary(stdout)
+	var werr []error
+	werr = append(werr, reporters.GenerateJUnitReport(*rep, f.junit), reporters.GenerateJSONReport(*rep, f.jsonOut), result.WriteYAML(f.report))
+	if err := errors.Join(werr...); err != nil {
+		fmt.Fprintf(stderr, "codexauth conform: writing reports: %v\n", err)
+		return harness.ExitRuntime
+	}
+	fmt.Fprintf(stdout, "Ran %d requirements in %.1fs.\nReports: %s (conformance), %s (JUnit), %s (Ginkgo JSON)\n",
+		len(outcomes), time.Since(start).Seconds(), f.report, f.junit, f.jsonOut)
+	return result.ExitCode
+}
+
+// failer is the GinkgoTestingT RunSpecs needs outside `go test`.
+type failer struct{}
+
+func (failer) Fail() {}
+
+func version0(v string) string { return v }
+
+func profileList(p []string) string {
+	if len(p) == 0 {
+		return "all"
+	}
+	return strings.Join(p, ", ")
+}
+
+func countSelected(profiles []string) int {
+	n := 0
+	for _, r := range harness.Requirements {
+		if len(profiles) == 0 || slices.Contains(profiles, r.Profile) {
+			n++
+		}
+	}
+	return n
+}

@@ -1,0 +1,133 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Admin talks to the reference issuer's /__admin API (or any issuer that
+// implements it): the capabilities that turn exp-driven and fault specs
+// from waits into milliseconds.
+type Admin struct {
+	c     *Client
+	token string
+}
+
+// NewAdmin returns an admin client for issuer.
+func NewAdmin(issuer, token string) *Admin {
+	return &Admin{c: NewClient(issuer, ""), token: token}
+}
+
+func (a *Admin) call(ctx context.Context, method, path string, in, out any) error {
+	body := ""
+	if in != nil {
+		b, _ := json.Marshal(in)
+		body = string(b)
+	}
+	ex := a.c.do(ctx, method, a.c.Issuer+"/__admin"+path, "application/json", body, map[string]string{"Authorization": "Bearer " + a.token})
+	if ex.Err != nil {
+		return fmt.Errorf("admin %s %s: %w", method, path, ex.Err)
+	}
+	if ex.Status/100 != 2 {
+		return fmt.Errorf("admin %s %s: %d %s", method, path, ex.Status, strings.TrimSpace(string(ex.Body)))
+	}
+	if out != nil && len(ex.Body) > 0 {
+		if err := json.Unmarshal(ex.Body, out); err != nil {
+			return fmt.Errorf("admin %s %s: decode: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// AdminState is GET /__admin/state.
+type AdminState struct {
+	Issuer       string   `json:"issuer"`
+	Version      string   `json:"version"`
+	Faults       []string `json:"faults"`
+	AccessTTL    float64  `json:"access_ttl_seconds"`
+	RefreshTTL   float64  `json:"refresh_ttl_seconds"`
+	ReuseGrace   float64  `json:"reuse_grace_seconds"`
+	AutoApprove  string   `json:"auto_approve_user"`
+	Validate     bool     `json:"validate_enabled"`
+	Capabilities []string `json:"capabilities"`
+}
+
+// State reads the issuer's state summary.
+func (a *Admin) State(ctx context.Context) (AdminState, error) {
+	var s AdminState
+	err := a.call(ctx, http.MethodGet, "/state", nil, &s)
+	return s, err
+}
+
+// Advance moves the issuer clock forward.
+func (a *Admin) Advance(ctx context.Context, d time.Duration) error {
+	return a.call(ctx, http.MethodPost, "/clock/advance", map[string]float64{"seconds": d.Seconds()}, nil)
+}
+
+// SetFaults replaces the set of enabled faults.
+func (a *Admin) SetFaults(ctx context.Context, names []string) error {
+	if names == nil {
+		names = []string{}
+	}
+	return a.call(ctx, http.MethodPut, "/faults", map[string][]string{"enabled": names}, nil)
+}
+
+// ApproveDevice approves a user code for user.
+func (a *Admin) ApproveDevice(ctx context.Context, userCode, user string) error {
+	return a.call(ctx, http.MethodPost, "/device/approve", map[string]string{"user_code": userCode, "user": user}, nil)
+}
+
+// DenyDevice denies a user code.
+func (a *Admin) DenyDevice(ctx context.Context, userCode string) error {
+	return a.call(ctx, http.MethodPost, "/device/deny", map[string]string{"user_code": userCode}, nil)
+}
+
+// Authorize completes an authorize URL as user and returns the redirect.
+func (a *Admin) Authorize(ctx context.Context, authorizeURL, user string) (string, error) {
+	var out struct {
+		Redirect string `json:"redirect"`
+	}
+	err := a.call(ctx, http.MethodPost, "/authorize", map[string]string{"url": authorizeURL, "user": user}, &out)
+	return out.Redirect, err
+}
+
+// RotateKeys makes a new signing key active and returns its kid.
+func (a *Admin) RotateKeys(ctx context.Context) (string, error) {
+	var out struct {
+		KID string `json:"kid"`
+	}
+	err := a.call(ctx, http.MethodPost, "/keys/rotate", nil, &out)
+	return out.KID, err
+}
+
+// Outage switches the simulated store outage.
+func (a *Admin) Outage(ctx context.Context, on bool) error {
+	return a.call(ctx, http.MethodPost, "/outage", map[string]bool{"enabled": on}, nil)
+}
+
+// PutUser creates or replaces a user.
+func (a *Admin) PutUser(ctx context.Context, id string, fields map[string]any) error {
+	return a.call(ctx, http.MethodPut, "/users/"+id, fields, nil)
+}
+
+// MintAgentIdentity asks the issuer for a new agent identity JWT.
+func (a *Admin) MintAgentIdentity(ctx context.Context, user, runtimeID string) (string, error) {
+	var out struct {
+		JWT string `json:"jwt"`
+	}
+	in := map[string]string{"user": user}
+	if runtimeID != "" {
+		in["runtime_id"] = runtimeID
+	}
+	err := a.call(ctx, http.MethodPost, "/agent-identities", in, &out)
+	return out.JWT, err
+}
+
+// RevokeAgentIdentity revokes an agent identity.
+func (a *Admin) RevokeAgentIdentity(ctx context.Context, runtimeID string) error {
+	return a.call(ctx, http.MethodPost, "/agent-identities/"+runtimeID+"/revoke", nil, nil)
+}

@@ -1,0 +1,107 @@
+package specs
+
+import (
+	"sync"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/codexauth/codexauth/harness"
+)
+
+// rotated logs in and refreshes once: the first token is rotated out.
+func rotated(ctx SpecContext) (old, newest string) {
+	GinkgoHelper()
+	t := login(ctx)
+	r := refreshOK(ctx, t.RefreshToken, "proactive_expiry")
+	if r.RefreshToken == "" || r.RefreshToken == t.RefreshToken {
+		Fail("the issuer does not rotate refresh tokens (CDX-REFRESH-004), so there is no rotated-out token to present")
+	}
+	return t.RefreshToken, r.RefreshToken
+}
+
+// graceWindow reports the target's declared reuse grace (admin API).
+func graceWindow(ctx SpecContext) float64 {
+	if target.Admin == nil {
+		return 0
+	}
+	s, err := target.Admin.State(ctx)
+	if err != nil {
+		return 0
+	}
+	return s.ReuseGrace
+}
+
+func skipWithGrace(ctx SpecContext) {
+	if g := graceWindow(ctx); g > 0 {
+		Skip(NotRunPrefix + "a target without a reuse grace window: this one declares " + fmtSeconds(g))
+	}
+}
+
+var _ = Describe("Refresh-token reuse detection", func() {
+	Requirement("CDX-REUSE-001", nil, func(ctx SpecContext) {
+		skipWithGrace(ctx)
+		old, _ := rotated(ctx)
+		ex := client().Refresh(ctx, old, "proactive_expiry")
+		Expect(ex.Err).NotTo(HaveOccurred())
+		Expect(harness.ErrorCode(ex.Body)).To(Equal("refresh_token_reused"), "%s", ex)
+	})
+	Requirement("CDX-REUSE-002", nil, func(ctx SpecContext) {
+		skipWithGrace(ctx)
+		old, newest := rotated(ctx)
+		client().Refresh(ctx, old, "proactive_expiry")
+		ex := client().Refresh(ctx, newest, "proactive_expiry")
+		class, _ := harness.ClassifyRefresh(ex.Status, ex.Body)
+		Expect(class).To(Equal(harness.RefreshPermanent), "after reuse was detected the family's newest token still works: %s", ex)
+	})
+	Requirement("CDX-REUSE-003", nil, func(ctx SpecContext) {
+		skipWithGrace(ctx)
+		old, _ := rotated(ctx)
+		ex := client().Refresh(ctx, old, "proactive_expiry")
+		class, _ := harness.ClassifyRefresh(ex.Status, ex.Body)
+		Expect(class).To(Equal(harness.RefreshPermanent), "a rotated-out refresh token was answered %s: %s", class, ex)
+	})
+	Requirement("CDX-REUSE-004", nil, func(ctx SpecContext) {
+		t := login(ctx)
+		const n = 16
+		var wg sync.WaitGroup
+		results := make([]*harness.Exchange, n)
+		start := make(chan struct{})
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer GinkgoRecover()
+				defer wg.Done()
+				<-start
+				results[i] = client().Refresh(ctx, t.RefreshToken, "unauthorized_recovery")
+			}(i)
+		}
+		close(start)
+		wg.Wait()
+		children := map[string]bool{}
+		for _, ex := range results {
+			if ex.Status == 200 {
+				if rt := ex.Str("refresh_token"); rt != "" && rt != t.RefreshToken {
+					children[rt] = true
+				}
+			}
+		}
+		Expect(len(children)).To(BeNumerically("<=", 1), "one refresh token was rotated into %d different successors", len(children))
+		live := 0
+		for c := range children {
+			if client().Refresh(ctx, c, "forced").Status == 200 {
+				live++
+			}
+		}
+		Expect(live).To(BeNumerically("<=", 1), "%d successors are live at once", live)
+	})
+	Requirement("CDX-REUSE-005", nil, func(ctx SpecContext) {
+		if graceWindow(ctx) <= 0 {
+			Skip(NotRunPrefix + "a declared reuse grace window (the target declares none)")
+		}
+		t := login(ctx)
+		first := refreshOK(ctx, t.RefreshToken, "proactive_expiry")
+		second := refreshOK(ctx, t.RefreshToken, "proactive_expiry")
+		Expect(second.RefreshToken).To(Equal(first.RefreshToken), "a grace-window replay forked the family")
+	})
+})

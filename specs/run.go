@@ -1,0 +1,129 @@
+package specs
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	"github.com/onsi/ginkgo/v2/types"
+
+	"github.com/codexauth/codexauth/harness"
+)
+
+var (
+	progressMu  sync.Mutex
+	progressOut io.Writer
+	progressN   int
+	progressTot int
+	lastReport  *types.Report
+)
+
+// SetProgress sends one line per finished spec to w (nil: silent).
+func SetProgress(w io.Writer, total int) {
+	progressMu.Lock()
+	defer progressMu.Unlock()
+	progressOut, progressN, progressTot = w, 0, total
+}
+
+// LastReport is the Ginkgo report of the last run.
+func LastReport() *types.Report { return lastReport }
+
+var _ = ReportAfterEach(func(r SpecReport) {
+	progressMu.Lock()
+	defer progressMu.Unlock()
+	if progressOut == nil || r.LeafNodeType != types.NodeTypeIt {
+		return
+	}
+	progressN++
+	o := Outcome(r)
+	mark := map[harness.State]string{harness.Passed: "ok  ", harness.Failed: "FAIL", harness.NotRun: "skip"}[o.State]
+	line := fmt.Sprintf("[%3d/%d] %s %-16s %s", progressN, progressTot, mark, o.ID, o.Title)
+	if o.State != harness.Passed && o.Reason != "" {
+		line += "\n             " + firstLine(o.Reason)
+	}
+	fmt.Fprintln(progressOut, line)
+})
+
+var _ = ReportAfterSuite("codexauth conformance report", func(r Report) {
+	rep := r
+	lastReport = &rep
+})
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 240 {
+		s = s[:240] + "…"
+	}
+	return s
+}
+
+// Outcome converts one Ginkgo spec report into the harness's terms.
+func Outcome(r types.SpecReport) harness.Outcome {
+	o := harness.Outcome{Duration: r.RunTime}
+	for _, l := range r.Labels() {
+		if id, ok := strings.CutPrefix(l, "req:"); ok {
+			o.ID = id
+		}
+	}
+	if req, ok := harness.Lookup(o.ID); ok {
+		o.Title, o.Level, o.Profile, o.Section = req.Title, req.Level, req.Profile, req.Section
+	}
+	switch {
+	case r.State == types.SpecStatePassed:
+		o.State = harness.Passed
+	case r.State == types.SpecStateSkipped && r.Failure.Message != "":
+		o.State = harness.NotRun
+		o.Reason = strings.TrimPrefix(r.Failure.Message, "not run: ")
+	case r.State == types.SpecStateSkipped || r.State == types.SpecStatePending:
+		o.State = harness.NotRun
+		o.Reason = "skipped: " + firstLine(r.Failure.Message)
+	default:
+		o.State = harness.Failed
+		o.Reason = r.Failure.Message
+		if r.Failure.Location.FileName != "" {
+			o.Location = fmt.Sprintf("%s:%d", r.Failure.Location.FileName, r.Failure.Location.LineNumber)
+		}
+	}
+	if o.State == harness.NotRun && r.State == types.SpecStateSkipped && r.Failure.Message == "" {
+		o.Reason = "filtered out"
+	}
+	return o
+}
+
+// Outcomes converts a whole run, dropping specs that were filtered out.
+func Outcomes(r *types.Report) []harness.Outcome {
+	var out []harness.Outcome
+	if r == nil {
+		return out
+	}
+	for _, s := range r.SpecReports {
+		if s.LeafNodeType != types.NodeTypeIt {
+			continue
+		}
+		if s.State == types.SpecStateSkipped && s.Failure.Message == "" {
+			continue // not selected
+		}
+		out = append(out, Outcome(s))
+	}
+	return out
+}
+
+// LabelFilter selects profiles.
+func LabelFilter(profiles []string) string {
+	if len(profiles) == 0 {
+		return ""
+	}
+	parts := make([]string, len(profiles))
+	for i, p := range profiles {
+		parts[i] = "profile:" + p
+	}
+	return strings.Join(parts, " || ")
+}
+
+var _ = time.Second

@@ -1,0 +1,126 @@
+// Package specs is the conformance suite: Ginkgo specs that replay what
+// codex 0.169.0 does against a target issuer. Every spec checks exactly one
+// requirement of harness.Requirements and is labelled with its id, profile
+// and level. The specs live in non-test files so that `codexauth conform`
+// embeds them; `go test ./specs` runs the same specs for developers.
+package specs
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/codexauth/codexauth/harness"
+)
+
+var (
+	cfgMu   sync.Mutex
+	cfg     harness.Config
+	target  *harness.Target
+	openErr error
+	// specsSeen records the requirement ids that have a spec, for the
+	// registry test and the catalogue generator.
+	specsSeen = map[string]string{}
+)
+
+// Configure sets the target for the next run. Call it before RunSpecs.
+func Configure(c harness.Config) {
+	cfgMu.Lock()
+	defer cfgMu.Unlock()
+	cfg = c
+}
+
+// Target returns the opened target (nil before the suite starts).
+func Target() *harness.Target { return target }
+
+// SpecIDs returns requirement id → spec text for every registered spec.
+func SpecIDs() map[string]string { return specsSeen }
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	cfgMu.Lock()
+	c := cfg
+	cfgMu.Unlock()
+	target, openErr = harness.Open(ctx, c)
+	Expect(openErr).NotTo(HaveOccurred(), "opening the target")
+	if target.Admin != nil && target.Caps(harness.CapFaults) {
+		// A previous run's faults must not leak into this one, except the
+		// self-test's, which are the point.
+		if len(c.BuiltinFaults) == 0 && c.Issuer == "" {
+			Expect(target.Admin.SetFaults(ctx, nil)).To(Succeed())
+		}
+	}
+}, NodeTimeout(time.Minute))
+
+var _ = AfterSuite(func() {
+	if target != nil {
+		target.Close()
+	}
+})
+
+// Requirement declares the spec for requirement id. needs are capabilities
+// without which the spec is reported "not run" with the reason.
+func Requirement(id string, needs []harness.Capability, body func(ctx SpecContext)) bool {
+	r := harness.MustLookup(id)
+	text := id + " " + r.Title
+	if prev, dup := specsSeen[id]; dup {
+		panic(fmt.Sprintf("requirement %s has two specs (%q)", id, prev))
+	}
+	specsSeen[id] = text
+	return It(text, Offset(1), Label("req:"+id, "profile:"+r.Profile, "level:"+string(r.Level)), func(ctx SpecContext) {
+		for _, c := range needs {
+			if why := target.Missing(c); why != "" {
+				Skip(NotRunPrefix + string(c) + ": " + why)
+			}
+		}
+		body(ctx)
+	}, NodeTimeout(2*time.Minute))
+}
+
+// NotRunPrefix starts the skip message of a spec whose capability is missing.
+const NotRunPrefix = "not run: needs "
+
+// needs is shorthand for a capability list.
+func needs(c ...harness.Capability) []harness.Capability { return c }
+
+// ---- helpers shared by the flows
+
+func client() *harness.Client { return target.Client }
+
+// login gets fresh tokens through the device flow or fails the spec with
+// the reason.
+func login(ctx context.Context) harness.Tokens {
+	GinkgoHelper()
+	t, err := target.Login(ctx)
+	Expect(err).NotTo(HaveOccurred(), "could not obtain tokens through the device flow (the device specs say why)")
+	return t
+}
+
+// expectStatus fails with the whole exchange when the status is not one of want.
+func expectStatus(ex *harness.Exchange, want ...int) {
+	GinkgoHelper()
+	Expect(ex.Err).NotTo(HaveOccurred(), "request failed: %s", ex)
+	Expect(want).To(ContainElement(ex.Status), "unexpected status: %s", ex)
+}
+
+// expectNotPending asserts codex would stop polling on this answer.
+func expectNotPending(ex *harness.Exchange, what string) {
+	GinkgoHelper()
+	Expect(ex.Err).NotTo(HaveOccurred(), "request failed: %s", ex)
+	Expect(ex.Status/100).NotTo(Equal(2), "%s got a grant: %s", what, ex)
+	Expect(harness.IsPending(ex.Status)).To(BeFalse(),
+		"%s was answered %d, which codex treats as 'pending' and keeps polling for 15 minutes: %s", what, ex.Status, ex)
+}
+
+func shortTok(s string) string {
+	if len(s) > 16 {
+		return s[:8] + "…" + s[len(s)-4:]
+	}
+	return s
+}
+
+var _ = strings.TrimSpace
