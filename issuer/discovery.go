@@ -34,11 +34,6 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"codex_device_callback_uri":                  s.URL("/deviceauth/callback"),
 		"agent_identity_jwks_uri":                    s.URL("/backend-api/wham/agent-identities/jwks"),
 	}
-	if s.faults.Has(faults.DiscoveryNoDevice) {
-		for _, k := range []string{"device_authorization_endpoint", "codex_device_usercode_endpoint", "codex_device_token_endpoint", "codex_device_verification_uri", "codex_device_callback_uri"} {
-			delete(doc, k)
-		}
-	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	w.Header().Set("Content-Type", "application/json")
 	writeJSONNoStore(w, doc)

@@ -125,7 +125,7 @@ func (s *Server) grantAuthorizationCode(r *http.Request, p params) (any, error) 
 	default:
 		return nil, s.storeErr(r, "consume authorization code", err)
 	}
-	if code.ClientID != p.get("client_id") && !s.faults.Has(faults.CodeNotBoundToClient) {
+	if code.ClientID != p.get("client_id") {
 		return nil, oauth.InvalidGrant("authorization code was issued to another client")
 	}
 	if code.RedirectURI != p.get("redirect_uri") && !s.faults.Has(faults.RedirectUnchecked) {

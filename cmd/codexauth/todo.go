@@ -14,7 +14,6 @@ func notYet(name string) func(context.Context, []string, io.Writer, io.Writer) i
 }
 
 var (
-	runSelftest = notYet("selftest")
-	runMint     = notYet("mint")
-	runKeys     = notYet("keys")
+	runMint = notYet("mint")
+	runKeys = notYet("keys")
 )

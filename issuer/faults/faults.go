@@ -25,6 +25,9 @@ type Fault struct {
 	Profiles []string
 	// Catches lists requirement ids of which at least these must fail.
 	Catches []string
+	// Args are extra `codexauth conform` flags the self-test needs to expose
+	// the fault (for example a reuse grace window).
+	Args []string
 }
 
 // Fault names.

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/issuer/faults"
+)
+
+const selftestSynopsis = `Proves the conformance suite catches every defect of the fault catalogue: for each fault it
+starts the built-in issuer with that fault on, runs the profiles the fault concerns (strict), and
+checks that the run fails and that every requirement id the catalogue names is among the failures.
+A run without faults must pass. Ends with "mutation score: CAUGHT/TOTAL (P%)"; exits 1 when a
+fault is missed or the fault-free run fails.`
+
+// faultResult is one row of the matrix.
+type faultResult struct {
+	Fault    faults.Fault
+	ExitCode int
+	Failed   []string
+	Missing  []string
+	Err      error
+	Duration time.Duration
+}
+
+func (r faultResult) caught() bool {
+	return r.Err == nil && r.ExitCode == harness.ExitNonConformant && len(r.Missing) == 0
+}
+
+func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("selftest", selftestSynopsis, stderr)
+	only := multiFlag{}
+	fs.Var(&only, "fault", "test only this fault (repeatable; default: the whole catalogue)")
+	parallel := fs.Int("parallel", 2, "faults tested at once")
+	doc := fs.String("doc", "", "rewrite the generated tables of this Markdown file (docs/faults.md)")
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
+		return exitUsage
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
+		return exitRuntime
+	}
+	tmp, err := os.MkdirTemp("", "codexauth-selftest-")
+	if err != nil {
+		fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
+		return exitRuntime
+	}
+	defer os.RemoveAll(tmp)
+
+	catalogue := faults.All()
+	if len(only) > 0 {
+		var sel []faults.Fault
+		for _, n := range only {
+			f, ok := faults.Lookup(n)
+			if !ok {
+				fmt.Fprintf(stderr, "codexauth selftest: unknown fault %q\n", n)
+				return exitUsage
+			}
+			sel = append(sel, f)
+		}
+		catalogue = sel
+	}
+	start := time.Now()
+	fmt.Fprintf(stdout, "codexauth selftest: %d faults, %d at a time\n", len(catalogue), *parallel)
+
+	// (c) the fault-free issuer fails nothing, in every profile the faults use.
+	base := conformRun(ctx, self, tmp, "baseline", nil, []string{"core", "browser", "reuse", "revocation", "expiry", "resilience"}, nil)
+	baseOK := base.Err == nil && base.ExitCode == 0 && len(base.Failed) == 0
+	fmt.Fprintf(stdout, "fault-free baseline: exit %d, %d failed %v\n", base.ExitCode, len(base.Failed), base.Failed)
+	if base.Err != nil {
+		fmt.Fprintf(stdout, "  error: %v\n", base.Err)
+	}
+	graceBase := conformRun(ctx, self, tmp, "baseline-grace", nil, []string{"reuse"}, []string{"--builtin-reuse-grace", "30s"})
+	if graceBase.Err != nil || graceBase.ExitCode != 0 {
+		baseOK = false
+		fmt.Fprintf(stdout, "fault-free baseline with a reuse grace window: exit %d, failed %v %v\n", graceBase.ExitCode, graceBase.Failed, graceBase.Err)
+	}
+
+	results := make([]faultResult, len(catalogue))
+	sem := make(chan struct{}, max(1, *parallel))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for i, f := range catalogue {
+		wg.Add(1)
+		go func(i int, f faults.Fault) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r := conformRun(ctx, self, tmp, f.Name, []string{f.Name}, f.Profiles, f.Args)
+			r.Fault = f
+			for _, id := range f.Catches {
+				if !slices.Contains(r.Failed, id) {
+					r.Missing = append(r.Missing, id)
+				}
+			}
+			results[i] = r
+			mu.Lock()
+			done++
+			state := "caught"
+			if !r.caught() {
+				state = "MISSED"
+			}
+			fmt.Fprintf(stdout, "[%2d/%d] %-30s %s\n", done, len(catalogue), f.Name, state)
+			mu.Unlock()
+		}(i, f)
+	}
+	wg.Wait()
+
+	caught := 0
+	var table bytes.Buffer
+	fmt.Fprintf(&table, "| fault | breaks | expected ids | verdict | all failing ids |\n|---|---|---|---|---|\n")
+	for _, r := range results {
+		verdict := "caught"
+		if r.caught() {
+			caught++
+		} else {
+			verdict = "**missed**"
+			if r.Err != nil {
+				verdict += ": " + r.Err.Error()
+			} else if r.ExitCode != harness.ExitNonConformant {
+				verdict += fmt.Sprintf(": exit %d", r.ExitCode)
+			} else {
+				verdict += ": " + strings.Join(r.Missing, ", ") + " passed"
+			}
+		}
+		fmt.Fprintf(&table, "| `%s` | %s | %s | %s | %s |\n", r.Fault.Name, r.Fault.Breaks, strings.Join(r.Fault.Catches, ", "), verdict, strings.Join(r.Failed, ", "))
+	}
+	pct := 0.0
+	if len(results) > 0 {
+		pct = 100 * float64(caught) / float64(len(results))
+	}
+	score := fmt.Sprintf("mutation score: %d/%d (%.0f%%)", caught, len(results), pct)
+	fmt.Fprintf(stdout, "\n%s\n", table.String())
+	fmt.Fprintf(stdout, "fault-free baseline: %s\n", map[bool]string{true: "passes", false: "FAILS"}[baseOK])
+	fmt.Fprintf(stdout, "self-test took %.1fs\n%s\n", time.Since(start).Seconds(), score)
+	if *doc != "" {
+		if err := writeFaultDoc(*doc, table.String(), score); err != nil {
+			fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
+			return exitRuntime
+		}
+	}
+	if caught != len(results) || !baseOK {
+		return exitFailed
+	}
+	return exitOK
+}
+
+// conformRun runs `codexauth conform` on the built-in issuer in a child
+// process (Ginkgo runs one suite per process) and reads its report.
+func conformRun(ctx context.Context, self, tmp, name string, fault, profiles, extra []string) faultResult {
+	start := time.Now()
+	out := filepath.Join(tmp, name)
+	args := []string{"conform", "--strict", "--quiet", "--no-codex", "--out", out}
+	for _, f := range fault {
+		args = append(args, "--fault", f)
+	}
+	for _, p := range profiles {
+		args = append(args, "--profile", p)
+	}
+	args = append(args, extra...)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, self, args...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	err := cmd.Run()
+	r := faultResult{Duration: time.Since(start)}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		r.ExitCode = ee.ExitCode()
+	} else if err != nil {
+		r.Err = err
+		return r
+	}
+	b, rerr := os.ReadFile(filepath.Join(out, "conformance.yaml"))
+	if rerr != nil {
+		r.Err = fmt.Errorf("no report (exit %d): %s", r.ExitCode, lastLines(logs.String(), 5))
+		return r
+	}
+	var rep harness.Report
+	if err := yaml.Unmarshal(b, &rep); err != nil {
+		r.Err = err
+		return r
+	}
+	for _, rr := range rep.Requirements {
+		if rr.State == harness.Failed {
+			r.Failed = append(r.Failed, rr.ID)
+		}
+	}
+	sort.Strings(r.Failed)
+	return r
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+const (
+	matrixBegin = "<!-- selftest matrix: generated by `codexauth selftest --doc docs/faults.md` -->"
+	matrixEnd   = "<!-- end of selftest matrix -->"
+)
+
+// writeFaultDoc rewrites docs/faults.md: the catalogue (from code) and the
+// self-test matrix between markers.
+func writeFaultDoc(path, matrix, score string) error {
+	var b strings.Builder
+	b.WriteString("# Fault catalogue\n\n")
+	b.WriteString("The reference issuer can switch on deliberate defects (`codexauth serve --fault NAME`, repeatable, or\n")
+	b.WriteString("`PUT /__admin/faults`). Each breaks one behaviour codex relies on; `codexauth selftest` proves the conformance\n")
+	b.WriteString("suite fails on every one of them with the requirement ids listed here. The catalogue lives in\n")
+	b.WriteString("[`issuer/faults/catalogue.go`](../issuer/faults/catalogue.go); this page is generated from it.\n\n")
+	b.WriteString("| fault | what breaks | contract | what real codex 0.169.0 does | profiles | must fail |\n|---|---|---|---|---|---|\n")
+	for _, f := range faults.All() {
+		codex := f.Codex
+		if codex == "" {
+			codex = "nothing visible: only the suite can tell"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", f.Name, f.Breaks, f.Contract, codex, strings.Join(f.Profiles, ", "), strings.Join(f.Catches, ", "))
+	}
+	fmt.Fprintf(&b, "\n## Self-test matrix\n\n%s\n\n%s\n`%s`\n\n%s\n", matrixBegin, matrix, score, matrixEnd)
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
