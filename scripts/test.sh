@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README): installs what the tests need, starts
 # a throwaway PostgreSQL, and runs every test — unit, the store suite on all
-# backends, the reference issuer end to end, and the real codex CLI.
+# backends, the reference issuer end to end, the real codex CLI, the full
+# conformance suite against the built-in issuer and the fault self-test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,5 +18,17 @@ echo "codex: $CODEXAUTH_CODEX_BIN"
 step "go vet"
 go vet ./...
 
-step "tests (PostgreSQL from scripts/pg.sh)"
+bindir=$(mktemp -d)
+trap 'rm -rf "$bindir"' EXIT
+go build -o "$bindir/codexauth" ./cmd/codexauth
+
+step "go test: unit, stores (memory, SQLite, PostgreSQL from scripts/pg.sh), issuer, real codex, CLI"
 scripts/pg.sh -- go test -count=1 -timeout 20m ./...
+
+step "conformance suite against the built-in issuer"
+start=$(date +%s%N)
+"$bindir/codexauth" conform --out "$bindir/conformance"
+echo "conformance suite wall time: $(( ($(date +%s%N) - start) / 1000000 )) ms"
+
+step "fault self-test"
+"$bindir/codexauth" selftest
