@@ -131,3 +131,8 @@ func (a *Admin) MintAgentIdentity(ctx context.Context, user, runtimeID string) (
 func (a *Admin) RevokeAgentIdentity(ctx context.Context, runtimeID string) error {
 	return a.call(ctx, http.MethodPost, "/agent-identities/"+runtimeID+"/revoke", nil, nil)
 }
+
+// SetAccessTTL overrides the access-token lifetime (0 restores the configured one).
+func (a *Admin) SetAccessTTL(ctx context.Context, d time.Duration) error {
+	return a.call(ctx, http.MethodPut, "/settings", map[string]float64{"access_ttl_seconds": d.Seconds()}, nil)
+}

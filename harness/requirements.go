@@ -130,12 +130,22 @@ var Requirements = []Requirement{
 	{"CDX-ERR-008", SHOULD, ProfileResilience, "DESIGN health", "Readiness turns unready during a store outage"},
 
 	// Revocation.
-	{"CDX-REVOKE-001", MUST, ProfileCore, "§7", "codex's JSON revoke {token, token_type_hint: refresh_token, client_id} is answered 2xx"},
+	{"CDX-REVOKE-001", SHOULD, ProfileCore, "§7", "codex's JSON revoke {token, token_type_hint: refresh_token, client_id} is answered 2xx"},
 	{"CDX-REVOKE-002", SHOULD, ProfileRevocation, "§7", "A revoked refresh token can no longer refresh"},
 	{"CDX-REVOKE-003", SHOULD, ProfileRevocation, "DESIGN revoke", "Revoking a rotated-out token of a family revokes the family's newest token too"},
 	{"CDX-REVOKE-004", SHOULD, ProfileRevocation, "§7", "Revoking an access token (hint access_token, no client_id) is answered 2xx"},
 	{"CDX-REVOKE-005", SHOULD, ProfileRevocation, "RFC 7009 §2.2", "Revoking an unknown token is answered 200"},
 	{"CDX-REVOKE-006", SHOULD, ProfileRevocation, "RFC 7009 §2.1", "Form-encoded revocation is accepted"},
+
+	// The real codex CLI (the suite's oracle).
+	{"CDX-CLI-001", MUST, ProfileCodexCLI, "§4, §10", "The real codex 0.169.0 completes device login; auth.json holds mode chatgpt, three tokens, account_id and the issuer's provenance"},
+	{"CDX-CLI-002", MUST, ProfileCodexCLI, "§3, §10", "The real codex completes browser login through its loopback callback; auth.json holds three tokens and account_id"},
+	{"CDX-CLI-003", SHOULD, ProfileCodexCLI, "§3.6", "After browser login auth.json holds the API key of the token exchange"},
+	{"CDX-CLI-004", MUST, ProfileCodexCLI, "§6.1", "With the access token inside the 300 s window, `codex features list` refreshes: auth.json's tokens rotate and last_refresh moves"},
+	{"CDX-CLI-005", MUST, ProfileCodexCLI, "§6.6", "Two consecutive codex refreshes both succeed"},
+	{"CDX-CLI-006", SHOULD, ProfileCodexCLI, "§7", "`codex logout` deletes auth.json and the issuer refuses the logged-out refresh token"},
+	{"CDX-CLI-007", MUST, ProfileCodexCLI, "§10", "`codex login status` reports a ChatGPT login after device login"},
+	{"CDX-CLI-008", SHOULD, ProfileCodexCLI, "§3.1", "With port 1455 busy, codex's browser login falls back to 1457 and completes"},
 }
 
 var byID = func() map[string]Requirement {

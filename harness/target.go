@@ -35,6 +35,10 @@ const (
 	CapValidate      Capability = "validate-endpoint"
 	CapKeyRotation   Capability = "key-rotation"
 	CapCodexCLI      Capability = "codex-cli"
+	// CapCodexRefresh: codex decides on its own (real) clock, so putting it
+	// inside its refresh window needs a short access-token lifetime: set
+	// through the admin API, or declared and waited for within --max-wait.
+	CapCodexRefresh Capability = "codex-refresh-window"
 )
 
 // Config says which issuer to test and how.
@@ -184,7 +188,7 @@ func (t *Target) probe(ctx context.Context) error {
 		no(CapAdmin, "no --admin-token for this target")
 	}
 	has := func(name string) bool { return state != nil && slices.Contains(state.Capabilities, name) }
-	for c, name := range map[Capability]string{CapClock: "clock", CapFaults: "faults", CapOutage: "outage", CapKeyRotation: "key-rotation"} {
+	for c, name := range map[Capability]string{CapClock: "clock", CapFaults: "faults", CapOutage: "outage", CapKeyRotation: "key-rotation", CapCodexRefresh: "settings"} {
 		if has(name) {
 			yes(c)
 		} else if state == nil {
@@ -245,6 +249,9 @@ func (t *Target) probe(ctx context.Context) error {
 		yes(CapValidate)
 	} else {
 		no(CapValidate, "needs --validate-url and --internal-secret")
+	}
+	if t.caps[CapCodexRefresh] != "" && t.Cfg.AccessTTL > CodexWindow && t.Cfg.AccessTTL-CodexWindow+5*time.Second <= t.Cfg.MaxWait {
+		yes(CapCodexRefresh)
 	}
 	if t.Cfg.CodexBin != "" {
 		yes(CapCodexCLI)

@@ -41,6 +41,7 @@ func (s *Server) mountAdmin(r chi.Router) {
 	r.Get("/families", s.adminFamilies)
 	r.Post("/families/{id}/revoke", s.adminRevokeFamily)
 	r.Post("/outage", s.adminOutage)
+	r.Put("/settings", s.adminSettings)
 	s.mountAdminAgent(r)
 }
 
@@ -96,13 +97,13 @@ func (s *Server) adminState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, adjustable := s.clock.(*clock.Adjustable)
-	caps := []string{"faults", "admin-approval", "headless-authorize", "key-rotation", "agent-identity-minting", "outage"}
+	caps := []string{"faults", "admin-approval", "headless-authorize", "key-rotation", "agent-identity-minting", "outage", "settings"}
 	if adjustable {
 		caps = append(caps, "clock")
 	}
 	writeJSON(w, http.StatusOK, StateSummary{Issuer: s.cfg.PublicURL, Version: s.cfg.Version, ClockOffset: s.clockOffset().Seconds(),
 		Now: s.clock.Now().UTC(), Faults: s.faults.Enabled(), Users: len(users), AccessTTL: s.accessTTL().Seconds(),
-		RefreshTTL: s.cfg.RefreshTTL.Seconds(), ReuseGrace: s.cfg.ReuseGrace.Seconds(), AutoApprove: s.cfg.AutoApproveUser,
+		RefreshTTL: s.cfg.RefreshTTL.Seconds(), ReuseGrace: s.reuseGrace().Seconds(), AutoApprove: s.cfg.AutoApproveUser,
 		Validate: s.cfg.InternalSecret != "", Capabilities: caps})
 }
 
@@ -383,4 +384,41 @@ func (s *Server) adminOutage(w http.ResponseWriter, r *http.Request) {
 	s.SetOutage(in.Enabled)
 	s.log.Warn("simulated store outage", "enabled", in.Enabled)
 	writeJSON(w, http.StatusOK, map[string]bool{"enabled": in.Enabled})
+}
+
+// Settings are runtime overrides of the configuration (mock control):
+// access_ttl_seconds 0 restores the configured lifetime (short values are
+// allowed here: tests use them to put codex inside its refresh window);
+// reuse_grace_seconds 0 means no grace window.
+type Settings struct {
+	AccessTTLSeconds  *float64 `json:"access_ttl_seconds,omitempty"`
+	ReuseGraceSeconds *float64 `json:"reuse_grace_seconds,omitempty"`
+}
+
+func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request) {
+	var in Settings
+	if err := readJSON(w, r, &in); err != nil {
+		oauth.Write(w, err)
+		return
+	}
+	if v := in.AccessTTLSeconds; v != nil {
+		if *v < 0 || (*v > 0 && *v < 30) {
+			oauth.Write(w, oauth.InvalidRequest("access_ttl_seconds must be 0 (configured value) or at least 30"))
+			return
+		}
+		s.accessTTLOverride.Store(int64(*v * float64(time.Second)))
+	}
+	if v := in.ReuseGraceSeconds; v != nil {
+		if *v < 0 {
+			oauth.Write(w, oauth.InvalidRequest("reuse_grace_seconds must not be negative"))
+			return
+		}
+		g := int64(*v * float64(time.Second))
+		if g == 0 {
+			g = -1 // explicit zero: no grace, whatever the configuration says
+		}
+		s.reuseGraceOverride.Store(g)
+	}
+	s.log.Warn("settings changed", "access_ttl", s.accessTTL(), "reuse_grace", s.reuseGrace())
+	writeJSON(w, http.StatusOK, map[string]float64{"access_ttl_seconds": s.accessTTL().Seconds(), "reuse_grace_seconds": s.reuseGrace().Seconds()})
 }

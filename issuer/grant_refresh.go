@@ -38,7 +38,7 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 		ChildHash:      store.Hash(child),
 		ChildExpiresAt: now.Add(s.cfg.RefreshTTL),
 		Now:            now,
-		Grace:          s.cfg.ReuseGrace,
+		Grace:          s.reuseGrace(),
 		NoFamilyRevoke: s.faults.Has(faults.ReuseNoFamilyRevoke),
 	})
 	if err != nil {

@@ -41,6 +41,9 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 	ready   atomic.Bool
+	// Runtime overrides set through the admin API (0: use the config).
+	accessTTLOverride  atomic.Int64
+	reuseGraceOverride atomic.Int64
 }
 
 // New validates cfg, prepares keys and secrets in the store, and builds the

@@ -122,7 +122,17 @@ func (s *Server) accessTTL() time.Duration {
 	if s.faults.Has(faults.ShortAccessTTL) {
 		return 60 * time.Second
 	}
+	if o := s.accessTTLOverride.Load(); o > 0 {
+		return time.Duration(o)
+	}
 	return s.cfg.AccessTTL
+}
+
+func (s *Server) reuseGrace() time.Duration {
+	if o := s.reuseGraceOverride.Load(); o != 0 {
+		return max(0, time.Duration(o))
+	}
+	return s.cfg.ReuseGrace
 }
 
 // accessClaims are the access-token claims: what the ChatGPT backend and

@@ -34,8 +34,8 @@ func LastReport() *types.Report { return lastReport }
 var _ = ReportAfterEach(func(r SpecReport) {
 	progressMu.Lock()
 	defer progressMu.Unlock()
-	if progressOut == nil || r.LeafNodeType != types.NodeTypeIt {
-		return
+	if progressOut == nil || r.LeafNodeType != types.NodeTypeIt || (r.State == types.SpecStateSkipped && r.Failure.Message == "") {
+		return // not a spec, or filtered out by --profile
 	}
 	progressN++
 	o := Outcome(r)

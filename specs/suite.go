@@ -57,6 +57,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 }, NodeTimeout(time.Minute))
 
 var _ = AfterSuite(func() {
+	closeGuard()
 	if target != nil {
 		target.Close()
 	}

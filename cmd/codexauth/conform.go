@@ -132,7 +132,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		return harness.ExitConfig
 	}
-	name, url, version := probe.Name, probe.Issuer, probe.Version
+	name, url, targetVersion := probe.Name, probe.Issuer, probe.Version
 	approver := probe.Approver.Name()
 	caps := map[string]string{}
 	for c, why := range probe.Capabilities() {
@@ -158,7 +158,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		required = []string{harness.ProfileCore}
 	}
 	fmt.Fprintf(stdout, "codexauth conform %s — testing %s (%s)\napprover: %s; profiles: %s; required: %s\n\n",
-		version0(version), name, url, approver, profileList(f.profiles), strings.Join(required, ", "))
+		version, name, url, approver, profileList(f.profiles), strings.Join(required, ", "))
 
 	specs.Configure(cfg)
 	suiteCfg, repCfg := GinkgoConfiguration()
@@ -185,7 +185,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	result := harness.Evaluate(outcomes, required, waivers, f.strict)
 	result.SuiteVersion = version
-	result.Implementation = harness.Implementation{Name: name, Version: version, URL: url}
+	result.Implementation = harness.Implementation{Name: name, Version: targetVersion, URL: url}
 	result.Date = start.UTC()
 	result.DurationSecs = time.Since(start).Seconds()
 	result.Approver = approver
@@ -206,8 +206,6 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 type failer struct{}
 
 func (failer) Fail() {}
-
-func version0(v string) string { return v }
 
 func profileList(p []string) string {
 	if len(p) == 0 {

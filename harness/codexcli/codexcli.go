@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -216,3 +217,7 @@ func (d *Driver) ReadAuth() (AuthFile, error) {
 	}
 	return a, nil
 }
+
+func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }
+
+func listen(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
