@@ -19,6 +19,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/codexcli"
+	"github.com/codexauth/codexauth/harness/oracle"
 	"github.com/codexauth/codexauth/issuer/faults"
 )
 
@@ -33,9 +35,12 @@ type faultResult struct {
 	Fault    faults.Fault
 	ExitCode int
 	Failed   []string
-	Missing  []string
-	Err      error
-	Duration time.Duration
+	// MustFailed are the failed MUST requirements: the suite's verdict
+	// that codex users would fail.
+	MustFailed []string
+	Missing    []string
+	Err        error
+	Duration   time.Duration
 }
 
 func (r faultResult) caught() bool {
@@ -48,6 +53,8 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.Var(&only, "fault", "test only this fault (repeatable; default: the whole catalogue)")
 	parallel := fs.Int("parallel", 2, "faults tested at once")
 	doc := fs.String("doc", "", "rewrite the generated tables of this Markdown file (docs/faults.md)")
+	codexBin := fs.String("codex-bin", "", "real codex binary for the agreement check (default: CODEXAUTH_CODEX_BIN or the install cache)")
+	noOracle := fs.Bool("no-oracle", false, "skip the agreement check with the real codex CLI")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -154,13 +161,22 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fmt.Fprintf(stdout, "\n%s\n", table.String())
 	fmt.Fprintf(stdout, "fault-free baseline: %s\n", map[bool]string{true: "passes", false: "FAILS"}[baseOK])
 	fmt.Fprintf(stdout, "self-test took %.1fs\n%s\n", time.Since(start).Seconds(), score)
+	agreeOK, agreement := true, ""
+	if !*noOracle {
+		bin, err := codexcli.Find(*codexBin)
+		if err != nil {
+			fmt.Fprintf(stderr, "codexauth selftest: the agreement check needs the real codex: %v (or pass --no-oracle)\n", err)
+			return exitUsage
+		}
+		agreeOK, agreement = runOracle(ctx, bin, tmp, results, base, *parallel, stdout)
+	}
 	if *doc != "" {
-		if err := writeFaultDoc(*doc, table.String(), score); err != nil {
+		if err := writeFaultDoc(*doc, table.String(), score, agreement); err != nil {
 			fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
 			return exitRuntime
 		}
 	}
-	if caught != len(results) || !baseOK {
+	if caught != len(results) || !baseOK || !agreeOK {
 		return exitFailed
 	}
 	return exitOK
@@ -206,6 +222,9 @@ func conformRun(ctx context.Context, self, tmp, name string, fault, profiles, ex
 	for _, rr := range rep.Requirements {
 		if rr.State == harness.Failed {
 			r.Failed = append(r.Failed, rr.ID)
+			if rr.Level == harness.MUST {
+				r.MustFailed = append(r.MustFailed, rr.ID)
+			}
 		}
 	}
 	sort.Strings(r.Failed)
@@ -227,7 +246,7 @@ const (
 
 // writeFaultDoc rewrites docs/faults.md: the catalogue (from code) and the
 // self-test matrix between markers.
-func writeFaultDoc(path, matrix, score string) error {
+func writeFaultDoc(path, matrix, score, agreement string) error {
 	var b strings.Builder
 	b.WriteString("# Fault catalogue\n\n")
 	b.WriteString("The reference issuer can switch on deliberate defects (`codexauth serve --fault NAME`, repeatable, or\n")
@@ -243,5 +262,84 @@ func writeFaultDoc(path, matrix, score string) error {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", f.Name, f.Breaks, f.Contract, codex, strings.Join(f.Profiles, ", "), strings.Join(f.Catches, ", "))
 	}
 	fmt.Fprintf(&b, "\n## Self-test matrix\n\n%s\n\n%s\n`%s`\n\n%s\n", matrixBegin, matrix, score, matrixEnd)
+	if agreement != "" {
+		b.WriteString("\n## Agreement with the real codex 0.169.0\n\n")
+		b.WriteString("For every fault that changes what codex itself observes, the real codex runs the flow against the built-in issuer\n")
+		b.WriteString("with the fault on. The suite agrees when it reports a MUST failure exactly where codex fails.\n\n")
+		b.WriteString(agreement + "\n")
+	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
+// agreement is one row of the oracle table.
+type agreement struct {
+	fault, flow string
+	codex       oracle.Outcome
+	suiteFails  []string
+	err         error
+}
+
+func (a agreement) agrees() bool {
+	return a.err == nil && a.codex.Failed == (len(a.suiteFails) > 0)
+}
+
+// runOracle runs the real codex for the fault-free issuer and for every
+// fault codex can observe, and compares its outcome with the suite's.
+func runOracle(ctx context.Context, bin, tmp string, results []faultResult, base faultResult, parallel int, stdout io.Writer) (bool, string) {
+	var rows []agreement
+	for _, flow := range []string{oracle.FlowDeviceLogin, oracle.FlowBrowserLogin, oracle.FlowBrowserFallback, oracle.FlowRefresh} {
+		rows = append(rows, agreement{fault: "(none)", flow: flow, suiteFails: base.MustFailed})
+	}
+	for _, r := range results {
+		if r.Fault.Flow != "" {
+			rows = append(rows, agreement{fault: r.Fault.Name, flow: r.Fault.Flow, suiteFails: r.MustFailed})
+		}
+	}
+	fmt.Fprintf(stdout, "\nagreement with the real codex: %d flows\n", len(rows))
+	sem := make(chan struct{}, max(1, parallel))
+	var wg sync.WaitGroup
+	for i := range rows {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var faultsOn []string
+			if rows[i].fault != "(none)" {
+				faultsOn = []string{rows[i].fault}
+			}
+			dir, err := os.MkdirTemp(tmp, "oracle-")
+			if err == nil {
+				rows[i].codex, err = oracle.Run(ctx, bin, rows[i].flow, faultsOn, dir)
+			}
+			rows[i].err = err
+		}(i)
+	}
+	wg.Wait()
+	var t bytes.Buffer
+	fmt.Fprintf(&t, "| fault | flow | real codex | suite MUST failures | agree |\n|---|---|---|---|---|\n")
+	agreed := 0
+	for _, a := range rows {
+		codex := a.codex.Summary
+		if a.codex.Failed {
+			codex = "**fails**: " + codex
+		}
+		if a.err != nil {
+			codex = "error: " + a.err.Error()
+		}
+		suite := strings.Join(a.suiteFails, ", ")
+		if suite == "" {
+			suite = "none"
+		}
+		mark := "yes"
+		if a.agrees() {
+			agreed++
+		} else {
+			mark = "**NO**"
+		}
+		fmt.Fprintf(&t, "| `%s` | %s | %s | %s | %s |\n", a.fault, a.flow, strings.ReplaceAll(codex, "|", "\\|"), suite, mark)
+	}
+	line := fmt.Sprintf("agreement: %d/%d (%.0f%%)", agreed, len(rows), 100*float64(agreed)/float64(len(rows)))
+	fmt.Fprintf(stdout, "\n%s\n%s\n", t.String(), line)
+	return agreed == len(rows), t.String() + "\n`" + line + "`\n"
 }

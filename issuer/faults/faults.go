@@ -25,6 +25,10 @@ type Fault struct {
 	Profiles []string
 	// Catches lists requirement ids of which at least these must fail.
 	Catches []string
+	// Flow is the codex flow in which the real client can observe the
+	// fault (device-login, browser-login, browser-login-1455-busy, refresh);
+	// empty when codex's own outcome does not change.
+	Flow string
 	// Args are extra `codexauth conform` flags the self-test needs to expose
 	// the fault (for example a reuse grace window).
 	Args []string
