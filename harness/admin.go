@@ -136,3 +136,25 @@ func (a *Admin) RevokeAgentIdentity(ctx context.Context, runtimeID string) error
 func (a *Admin) SetAccessTTL(ctx context.Context, d time.Duration) error {
 	return a.call(ctx, http.MethodPut, "/settings", map[string]float64{"access_ttl_seconds": d.Seconds()}, nil)
 }
+
+// Agents lists agent identities with their registered task ids.
+func (a *Admin) Agents(ctx context.Context) (map[string][]string, error) {
+	var out []struct {
+		RuntimeID string   `json:"runtime_id"`
+		Tasks     []string `json:"tasks"`
+	}
+	if err := a.call(ctx, http.MethodGet, "/agent-identities", nil, &out); err != nil {
+		return nil, err
+	}
+	m := map[string][]string{}
+	for _, o := range out {
+		m[o.RuntimeID] = o.Tasks
+	}
+	return m, nil
+}
+
+// ResetClock puts the issuer clock back on real time. Specs that involve
+// the real codex need it: codex judges expiry and skew on its own clock.
+func (a *Admin) ResetClock(ctx context.Context) error {
+	return a.call(ctx, http.MethodPost, "/clock/reset", nil, nil)
+}

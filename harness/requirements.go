@@ -137,6 +137,36 @@ var Requirements = []Requirement{
 	{"CDX-REVOKE-005", SHOULD, ProfileRevocation, "RFC 7009 §2.2", "Revoking an unknown token is answered 200"},
 	{"CDX-REVOKE-006", SHOULD, ProfileRevocation, "RFC 7009 §2.1", "Form-encoded revocation is accepted"},
 
+	// Agent identity (§8).
+	{"CDX-AGENT-001", MUST, ProfileAgentIdentity, "§8.1", "The agent identity JWT is signed RS256 and its header carries a kid"},
+	{"CDX-AGENT-002", MUST, ProfileAgentIdentity, "§8.1", "The kid is published at <jwks-base>/wham/agent-identities/jwks and the signature verifies with it"},
+	{"CDX-AGENT-003", MUST, ProfileAgentIdentity, "§8.1", "iss is exactly https://chatgpt.com/codex-backend/agent-identity"},
+	{"CDX-AGENT-004", MUST, ProfileAgentIdentity, "§8.1", "aud is exactly the string codex-app-server (not an array)"},
+	{"CDX-AGENT-005", MUST, ProfileAgentIdentity, "§8.1", "iat and exp are integers and exp lies in the future"},
+	{"CDX-AGENT-006", MUST, ProfileAgentIdentity, "§8.1", "agent_runtime_id, account_id, chatgpt_user_id and plan_type are strings, chatgpt_account_is_fedramp a boolean, email a string or absent"},
+	{"CDX-AGENT-007", MUST, ProfileAgentIdentity, "§8.1", "agent_private_key is standard base64 of a PKCS#8 Ed25519 private key"},
+	{"CDX-AGENT-008", SHOULD, ProfileAgentIdentity, "§1 E11", "The same JWKS is served at /agent-identities/jwks for bases without /backend-api"},
+	{"CDX-AGENT-009", MUST, ProfileAgentIdentity, "§8.2", "A correctly signed task registration answers a task id"},
+	{"CDX-AGENT-010", MUST, ProfileAgentIdentity, "§8.2", "A task registration signed with another key is refused with a 4xx"},
+	{"CDX-AGENT-011", SHOULD, ProfileAgentIdentity, "DESIGN agent identity", "A replayed task registration (same timestamp and signature) registers no new task: it is refused or gets the first task id back"},
+	{"CDX-AGENT-012", SHOULD, ProfileAgentIdentity, "DESIGN agent identity", "A task registration whose timestamp is more than 5 minutes off is refused"},
+	{"CDX-AGENT-013", SHOULD, ProfileAgentIdentity, "§8.2", "A task registration for an unknown agent is refused with a 4xx (codex does not retry 4xx)"},
+	{"CDX-AGENT-014", SHOULD, ProfileAgentIdentity, "DESIGN keys", "After a signing-key rotation, identities and tokens minted before it still verify against the JWKS"},
+	{"CDX-AGENT-015", SHOULD, ProfileAgentIdentity, "DESIGN agent identity", "A revoked identity can no longer register tasks"},
+
+	// Gateway validation.
+	{"CDX-VAL-001", MUST, ProfileValidate, "DESIGN validate", "Without the right X-Internal-Secret every validation is refused"},
+	{"CDX-VAL-002", MUST, ProfileValidate, "DESIGN validate", "A live bearer access token validates to its user_id"},
+	{"CDX-VAL-003", MUST, ProfileValidate, "DESIGN validate", "A bearer access token of a revoked family is refused"},
+	{"CDX-VAL-004", SHOULD, ProfileValidate, "DESIGN validate", "A bearer token checked against another account_id is refused"},
+	{"CDX-VAL-005", MUST, ProfileValidate, "§8.3", "A fresh AgentAssertion for a registered task validates to the agent's user_id"},
+	{"CDX-VAL-006", MUST, ProfileValidate, "DESIGN validate", "An AgentAssertion is accepted once: a replay is refused"},
+	{"CDX-VAL-007", MUST, ProfileValidate, "§8.3", "An AgentAssertion signed with another key is refused"},
+	{"CDX-VAL-008", SHOULD, ProfileValidate, "DESIGN validate", "An AgentAssertion more than 5 minutes old is refused"},
+	{"CDX-VAL-009", MUST, ProfileValidate, "DESIGN validate", "An AgentAssertion naming another agent's task is refused"},
+	{"CDX-VAL-010", SHOULD, ProfileValidate, "DESIGN errors", "Garbage tokens and assertions are refused with a 4xx, never a 5xx"},
+	{"CDX-VAL-011", SHOULD, ProfileValidate, "DESIGN keys", "Bearer tokens issued before a signing-key rotation still validate"},
+
 	// The real codex CLI (the suite's oracle).
 	{"CDX-CLI-001", MUST, ProfileCodexCLI, "§4, §10", "The real codex 0.169.0 completes device login; auth.json holds mode chatgpt, three tokens, account_id and the issuer's provenance"},
 	{"CDX-CLI-002", MUST, ProfileCodexCLI, "§3, §10", "The real codex completes browser login through its loopback callback; auth.json holds three tokens and account_id"},
@@ -146,6 +176,7 @@ var Requirements = []Requirement{
 	{"CDX-CLI-006", SHOULD, ProfileCodexCLI, "§7", "`codex logout` deletes auth.json and the issuer refuses the logged-out refresh token"},
 	{"CDX-CLI-007", MUST, ProfileCodexCLI, "§10", "`codex login status` reports a ChatGPT login after device login"},
 	{"CDX-CLI-008", SHOULD, ProfileCodexCLI, "§3.1", "With port 1455 busy, codex's browser login falls back to 1457 and completes"},
+	{"CDX-CLI-009", MUST, ProfileCodexCLI, "§8", "With CODEX_ACCESS_TOKEN set to an agent identity, `codex login status` reports \"Logged in using access token\" and the issuer records the task registration"},
 }
 
 var byID = func() map[string]Requirement {

@@ -159,11 +159,18 @@ func (s *Server) accessClaims(u store.User, clientID, scope, jti string, now tim
 // sign produces a compact RS256 JWS (RFC 7515) with unpadded base64url
 // segments and a kid header, signed through golang-jwt.
 func (s *Server) sign(ctx context.Context, claims map[string]any) (string, error) {
+	return s.signWith(ctx, claims, true)
+}
+
+func (s *Server) signWith(ctx context.Context, claims map[string]any, withKID bool) (string, error) {
 	key, err := s.keys.Active(ctx)
 	if err != nil {
 		return "", err
 	}
 	header := map[string]any{"alg": "RS256", "typ": "JWT", "kid": key.KID}
+	if !withKID {
+		delete(header, "kid")
+	}
 	hb, err := json.Marshal(header)
 	if err != nil {
 		return "", err

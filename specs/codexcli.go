@@ -97,6 +97,13 @@ func slicesContains(a *harness.Admin, ctx context.Context) bool {
 
 var _ = Describe("The real codex CLI", func() {
 	cli := harness.CapCodexCLI
+	BeforeEach(func(ctx SpecContext) {
+		// codex judges expiry and timestamps on the real clock: undo any
+		// clock moves of earlier specs.
+		if target.Caps(harness.CapClock) {
+			Expect(target.Admin.ResetClock(ctx)).To(Succeed())
+		}
+	})
 	Requirement("CDX-CLI-001", needs(cli, harness.CapApprove), func(ctx SpecContext) {
 		d := codex()
 		a := codexDeviceLogin(ctx, d)
@@ -173,6 +180,17 @@ var _ = Describe("The real codex CLI", func() {
 		res, err := d.LoginStatus(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Output()).To(ContainSubstring("Logged in using ChatGPT"), "%s", res)
+	})
+	Requirement("CDX-CLI-009", needs(cli, harness.CapAgentIdentity), func(ctx SpecContext) {
+		a := agentIdentity(ctx)
+		res, err := codex().AgentLoginStatus(ctx, a.Raw)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Output()).To(ContainSubstring("Logged in using access token"), "%s", res)
+		if target.Admin != nil {
+			agents, err := target.Admin.Agents(ctx)
+			Expect(err).NotTo(HaveOccurred())
+			Expect(agents[a.RuntimeID]).NotTo(BeEmpty(), "the issuer recorded no task registration for %s", a.RuntimeID)
+		}
 	})
 	Requirement("CDX-CLI-008", needs(cli, harness.CapAuthorize), func(ctx SpecContext) {
 		d := codex()

@@ -221,3 +221,17 @@ func (d *Driver) ReadAuth() (AuthFile, error) {
 func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }
 
 func listen(addr string) (net.Listener, error) { return net.Listen("tcp", addr) }
+
+// AgentLoginStatus runs `codex login status` authenticated by an agent
+// identity JWT (CODEX_ACCESS_TOKEN), with the JWKS, the auth API and
+// chatgpt_base_url all pointed at the issuer (contract §8.1: the JWKS base
+// must equal chatgpt_base_url for a non-production backend).
+func (d *Driver) AgentLoginStatus(ctx context.Context, agentJWT string) (Result, error) {
+	saved := d.Env
+	defer func() { d.Env = saved }()
+	d.Env = append(append([]string(nil), d.Env...),
+		"CODEX_ACCESS_TOKEN="+agentJWT,
+		"CODEX_AGENT_IDENTITY_JWKS_BASE_URL="+d.Issuer+"/backend-api",
+		"CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL="+d.Issuer+"/api/accounts")
+	return d.Run(ctx, "-c", `chatgpt_base_url="`+d.Issuer+`/backend-api"`, "login", "status")
+}

@@ -205,3 +205,75 @@ func TestRealCodexLogoutRevokesFamily(t *testing.T) {
 		t.Fatalf("refresh after logout: %d %s", st, body)
 	}
 }
+
+func runBin(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(bin, args...).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("codexauth %v: %v\n%s", args, err, ee.Stderr)
+		}
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestRealCodexAgentIdentity: an identity minted with `codexauth mint`
+// logs the real codex in; it survives `codexauth keys rotate`; after
+// `codexauth revoke agent-identity` codex is no longer logged in.
+func TestRealCodexAgentIdentity(t *testing.T) {
+	codex := codexBin(t)
+	bin := buildCodexauth(t)
+	const token = "agent-test-admin-token-01"
+	issuerURL := serve(t, bin, "--admin-token", token)
+	guard, err := codexcli.StartGuard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guard.Close()
+	d, _ := codexcli.New(codex, issuerURL, t.TempDir(), guard.URL())
+	ctx := context.Background()
+	out := runBin(t, bin, "mint", "agent-identity", "--issuer", issuerURL, "--admin-token", token, "--user", "alice", "--runtime-id", "rt-e2e")
+	lines := strings.Split(out, "\n")
+	jwt := lines[len(lines)-1]
+
+	status := func(when string, want bool) {
+		t.Helper()
+		res, err := d.AgentLoginStatus(ctx, jwt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Contains(res.Output(), "Logged in using access token")
+		if got != want {
+			t.Fatalf("%s: logged in = %v, want %v\n%s", when, got, want, res)
+		}
+		t.Logf("%s: %s", when, lastNonEmpty(res.Output()))
+	}
+	status("after mint", true)
+	tasks := adminGet(t, issuerURL, token, "/__admin/agent-identities")
+	if !strings.Contains(tasks, `"runtime_id":"rt-e2e"`) || !strings.Contains(tasks, `"task_`) {
+		t.Fatalf("the issuer recorded no task registration: %s", tasks)
+	}
+	t.Log(runBin(t, bin, "keys", "rotate", "--issuer", issuerURL, "--admin-token", token))
+	status("after keys rotate", true)
+	t.Log(runBin(t, bin, "revoke", "agent-identity", "--issuer", issuerURL, "--admin-token", token, "--runtime-id", "rt-e2e"))
+	status("after revoke", false)
+}
+
+func lastNonEmpty(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func adminGet(t *testing.T, issuer, token, path string) string {
+	req, _ := http.NewRequest("GET", issuer+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
+}

@@ -23,6 +23,7 @@ const (
 	FlowBrowserLogin    = "browser-login"
 	FlowBrowserFallback = "browser-login-1455-busy"
 	FlowRefresh         = "refresh"
+	FlowAgentIdentity   = "agent-identity"
 )
 
 // Outcome is what codex did.
@@ -108,6 +109,20 @@ func Run(ctx context.Context, bin, flow string, faults []string, dir string) (Ou
 			prev = now
 		}
 		out.Summary = "refreshed twice"
+	case FlowAgentIdentity:
+		jwt, err := target.Admin.MintAgentIdentity(ctx, "alice", "")
+		if err != nil {
+			return out, err
+		}
+		res, err := d.AgentLoginStatus(ctx, jwt)
+		if err != nil {
+			return out, err
+		}
+		if strings.Contains(res.Output(), "Logged in using access token") {
+			out.Summary = "logged in using the agent identity"
+		} else {
+			out.Failed, out.Summary = true, "not logged in: "+lastLine(res.Output())
+		}
 	default:
 		return out, fmt.Errorf("unknown flow %q", flow)
 	}

@@ -48,8 +48,8 @@ func init() {
 			Codex: "refreshes before every command", Catches: []string{"CDX-CLAIMS-011"}},
 		{Name: IssMismatch, Flow: "device-login", Breaks: "tokens carry an iss other than the issuer URL", Contract: "DESIGN tokens", Profiles: []string{core},
 			Codex: "", Catches: []string{"CDX-CLAIMS-013"}},
-		{Name: JWKSMissingKey, Flow: "device-login", Breaks: "the JWKS omits the key that signs tokens", Contract: "§13.34", Profiles: []string{core},
-			Codex: "", Catches: []string{"CDX-DISC-005"}},
+		{Name: JWKSMissingKey, Flow: "agent-identity", Breaks: "the JWKS omits the key that signs tokens", Contract: "§8.1, §13.34", Profiles: []string{core, "agent-identity"},
+			Codex: "rejects agent identities: \"agent identity JWT kid … is not trusted\" (ChatGPT logins are unaffected)", Catches: []string{"CDX-DISC-005", "CDX-AGENT-002"}},
 		// Browser flow (§3).
 		{Name: RedirectUnchecked, Breaks: "any redirect_uri is accepted, at authorize and at the exchange", Contract: "§3.2", Profiles: []string{browser},
 			Codex: "", Catches: []string{"CDX-BROWSER-008", "CDX-BROWSER-009"}},
@@ -91,6 +91,19 @@ func init() {
 			Codex: "", Catches: []string{"CDX-REVOKE-002", "CDX-ERR-002"}},
 		{Name: RevokeUnknown400, Breaks: "revoking an unknown token answers 400", Contract: "RFC 7009 §2.2", Profiles: []string{revocation},
 			Codex: "", Catches: []string{"CDX-REVOKE-005"}},
+		// Agent identity and gateway validation (§8).
+		{Name: AgentIssWrong, Flow: "agent-identity", Breaks: "agent identities carry iss <issuer>/codex-backend/agent-identity", Contract: "§8.1", Profiles: []string{"agent-identity"},
+			Codex: "fails: \"failed to verify agent identity JWT\"", Catches: []string{"CDX-AGENT-003"}},
+		{Name: AgentAudArray, Flow: "agent-identity", Breaks: "agent identities carry aud as a list", Contract: "§8.1", Profiles: []string{"agent-identity"},
+			Codex: "fails to decode or verify the identity", Catches: []string{"CDX-AGENT-004"}},
+		{Name: AgentNoKid, Flow: "agent-identity", Breaks: "agent identity JWTs have no kid header", Contract: "§8.1", Profiles: []string{"agent-identity"},
+			Codex: "fails: the key cannot be looked up", Catches: []string{"CDX-AGENT-001"}},
+		{Name: TaskSignatureUnchecked, Breaks: "task registration accepts any signature", Contract: "§8.2", Profiles: []string{"agent-identity"},
+			Codex: "", Catches: []string{"CDX-AGENT-010"}},
+		{Name: AssertionReplay, Breaks: "validate accepts the same AgentAssertion again and again", Contract: "DESIGN validate", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-006"}},
+		{Name: ValidateOpen, Breaks: "validate ignores X-Internal-Secret", Contract: "DESIGN validate", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-001"}},
 	} {
 		register(f)
 	}

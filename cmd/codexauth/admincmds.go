@@ -1,0 +1,156 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/codexauth/codexauth/harness"
+)
+
+// adminFlags are shared by the commands that drive a running issuer.
+type adminFlags struct{ issuer, token string }
+
+func (a *adminFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.issuer, "issuer", "http://127.0.0.1:8765", "base URL of the running codexauth issuer")
+	fs.StringVar(&a.token, "admin-token", "", "its admin token (serve --admin-token)")
+}
+
+func (a *adminFlags) client(stderr io.Writer, cmd string) (*harness.Admin, bool) {
+	if a.token == "" {
+		fmt.Fprintf(stderr, "codexauth %s: --admin-token (or CODEXAUTH_ADMIN_TOKEN) is required\n", cmd)
+		return nil, false
+	}
+	return harness.NewAdmin(strings.TrimRight(a.issuer, "/"), a.token), true
+}
+
+func parseOrHelp(fs *flag.FlagSet, args []string, stderr io.Writer, name string) (int, bool) {
+	if err := parseFlags(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK, false
+		}
+		fmt.Fprintf(stderr, "codexauth %s: %v\n", name, err)
+		return exitUsage, false
+	}
+	return 0, true
+}
+
+const mintSynopsis = `Mints credentials through a running issuer's admin API.
+
+  codexauth mint agent-identity --issuer URL --admin-token T --user U [--runtime-id ID]
+
+prints the agent identity JWT (RS256, kid, iss https://chatgpt.com/codex-backend/agent-identity,
+aud codex-app-server, with its Ed25519 private key) as the last line of stdout. Use it with codex:
+
+  CODEX_ACCESS_TOKEN=<jwt> CODEX_AGENT_IDENTITY_JWKS_BASE_URL=URL/backend-api \
+  CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL=URL/api/accounts codex -c chatgpt_base_url="URL/backend-api" login status`
+
+func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "agent-identity" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stdout, mintSynopsis)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "codexauth mint: say what to mint: agent-identity\n\n%s\n", mintSynopsis)
+		return exitUsage
+	}
+	fs := newFlagSet("mint agent-identity", mintSynopsis, stderr)
+	var a adminFlags
+	a.register(fs)
+	user := fs.String("user", "", "user the identity acts for")
+	rid := fs.String("runtime-id", "", "agent runtime id (default: generated)")
+	if code, ok := parseOrHelp(fs, args[1:], stderr, "mint"); !ok {
+		return code
+	}
+	if *user == "" {
+		fmt.Fprintln(stderr, "codexauth mint agent-identity: --user is required")
+		return exitUsage
+	}
+	admin, ok := a.client(stderr, "mint")
+	if !ok {
+		return exitUsage
+	}
+	jwt, err := admin.MintAgentIdentity(ctx, *user, *rid)
+	if err != nil {
+		fmt.Fprintf(stderr, "codexauth mint: %v\n", err)
+		return exitRuntime
+	}
+	id, _ := harness.ParseAgentIdentity(jwt)
+	fmt.Fprintf(stderr, "agent identity %s for %s (revoke: codexauth revoke agent-identity --runtime-id %s)\n", id.RuntimeID, *user, id.RuntimeID)
+	fmt.Fprintln(stdout, jwt)
+	return exitOK
+}
+
+const revokeSynopsis = `Revokes through a running issuer's admin API; takes effect at once.
+
+  codexauth revoke agent-identity --issuer URL --admin-token T --runtime-id ID`
+
+func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "agent-identity" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stdout, revokeSynopsis)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "codexauth revoke: say what to revoke: agent-identity\n\n%s\n", revokeSynopsis)
+		return exitUsage
+	}
+	fs := newFlagSet("revoke agent-identity", revokeSynopsis, stderr)
+	var a adminFlags
+	a.register(fs)
+	rid := fs.String("runtime-id", "", "agent runtime id to revoke")
+	if code, ok := parseOrHelp(fs, args[1:], stderr, "revoke"); !ok {
+		return code
+	}
+	if *rid == "" {
+		fmt.Fprintln(stderr, "codexauth revoke agent-identity: --runtime-id is required")
+		return exitUsage
+	}
+	admin, ok := a.client(stderr, "revoke")
+	if !ok {
+		return exitUsage
+	}
+	if err := admin.RevokeAgentIdentity(ctx, *rid); err != nil {
+		fmt.Fprintf(stderr, "codexauth revoke: %v\n", err)
+		return exitRuntime
+	}
+	fmt.Fprintf(stdout, "revoked agent identity %s\n", *rid)
+	return exitOK
+}
+
+const keysSynopsis = `Manages a running issuer's signing keys.
+
+  codexauth keys rotate --issuer URL --admin-token T
+
+makes a new active RS256 key; the old one stays in both JWKS documents until every token it
+signed has expired. Prints the new kid.`
+
+func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "rotate" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stdout, keysSynopsis)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "codexauth keys: say what to do: rotate\n\n%s\n", keysSynopsis)
+		return exitUsage
+	}
+	fs := newFlagSet("keys rotate", keysSynopsis, stderr)
+	var a adminFlags
+	a.register(fs)
+	if code, ok := parseOrHelp(fs, args[1:], stderr, "keys"); !ok {
+		return code
+	}
+	admin, ok := a.client(stderr, "keys")
+	if !ok {
+		return exitUsage
+	}
+	kid, err := admin.RotateKeys(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "codexauth keys rotate: %v\n", err)
+		return exitRuntime
+	}
+	fmt.Fprintf(stdout, "new signing key %s\n", kid)
+	return exitOK
+}

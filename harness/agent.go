@@ -1,0 +1,126 @@
+package harness
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Agent identity literals codex checks (§8.1).
+const (
+	AgentIssuer   = "https://chatgpt.com/codex-backend/agent-identity"
+	AgentAudience = "codex-app-server"
+)
+
+// AgentIdentity is a parsed agent identity JWT with its private key.
+type AgentIdentity struct {
+	Raw       string
+	Header    map[string]any
+	Claims    map[string]any
+	RuntimeID string
+	Key       ed25519.PrivateKey
+	KeyErr    error
+}
+
+// ParseAgentIdentity decodes an agent identity JWT (without verifying it)
+// and its agent_private_key: standard base64 of a PKCS#8 Ed25519 key.
+func ParseAgentIdentity(raw string) (AgentIdentity, error) {
+	a := AgentIdentity{Raw: strings.TrimSpace(raw)}
+	parts := strings.Split(a.Raw, ".")
+	if len(parts) != 3 {
+		return a, errors.New("agent identity is not a three-part JWT")
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil || json.Unmarshal(hb, &a.Header) != nil {
+		return a, errors.New("agent identity header is not base64url JSON")
+	}
+	c, err := DecodeJWTPayload(a.Raw)
+	if err != nil {
+		return a, err
+	}
+	a.Claims = c
+	a.RuntimeID, _ = c["agent_runtime_id"].(string)
+	a.Key, a.KeyErr = decodeAgentKey(c["agent_private_key"])
+	return a, nil
+}
+
+func decodeAgentKey(v any) (ed25519.PrivateKey, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, errors.New("agent_private_key is not a string")
+	}
+	der, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("agent_private_key is not standard base64: %v", err)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("agent_private_key is not PKCS#8: %v", err)
+	}
+	ek, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("agent_private_key is %T, not Ed25519", k)
+	}
+	return ek, nil
+}
+
+// Timestamp formats t as codex does: RFC 3339, seconds, Z.
+func Timestamp(t time.Time) string {
+	return t.UTC().Truncate(time.Second).Format("2006-01-02T15:04:05Z")
+}
+
+// RegisterTask is E9: POST <authapi>/v1/agent/<rid>/task/register with the
+// Ed25519 signature over "<rid>:<timestamp>", no Authorization header.
+func (c *Client) RegisterTask(ctx context.Context, a AgentIdentity, ts string, key ed25519.PrivateKey) *Exchange {
+	if key == nil {
+		key = a.Key
+	}
+	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(key, []byte(a.RuntimeID+":"+ts)))
+	return c.RegisterTaskRaw(ctx, a.RuntimeID, ts, sig)
+}
+
+// RegisterTaskRaw posts a registration with a given signature.
+func (c *Client) RegisterTaskRaw(ctx context.Context, rid, ts, sig string) *Exchange {
+	return c.PostJSON(ctx, "/api/accounts/v1/agent/"+rid+"/task/register", `{"timestamp":`+jsonString(ts)+`,"signature":`+jsonString(sig)+`}`, nil)
+}
+
+// TaskID reads a registration answer the way codex does (task_id or
+// taskId; the encrypted variants need the sealed-box decryption codex does).
+func TaskID(ex *Exchange) (string, error) {
+	m := ex.JSON()
+	for _, k := range []string{"task_id", "taskId"} {
+		if s, ok := m[k].(string); ok && s != "" {
+			return s, nil
+		}
+	}
+	for _, k := range []string{"encrypted_task_id", "encryptedTaskId"} {
+		if _, ok := m[k]; ok {
+			return "", errors.New("encrypted task ids are not supported by this harness yet")
+		}
+	}
+	return "", fmt.Errorf("no task_id in %s", ex)
+}
+
+// Assertion builds codex's AgentAssertion token: unpadded base64url of
+// compact JSON with sorted keys, signed over "<rid>:<task>:<timestamp>".
+func Assertion(rid, task, ts string, key ed25519.PrivateKey) string {
+	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(key, []byte(rid+":"+task+":"+ts)))
+	b, _ := json.Marshal(map[string]string{"agent_runtime_id": rid, "signature": sig, "task_id": task, "timestamp": ts})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Validate calls a gateway validate endpoint.
+func (c *Client) Validate(ctx context.Context, validateURL, secret string, body map[string]string) *Exchange {
+	b, _ := json.Marshal(body)
+	hdr := map[string]string{}
+	if secret != "" {
+		hdr["X-Internal-Secret"] = secret
+	}
+	return c.do(ctx, "POST", validateURL, "application/json", string(b), hdr)
+}
