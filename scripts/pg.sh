@@ -3,7 +3,8 @@
 # into a temp folder, on a free loopback port, as a non-root user when run
 # as root), prints its DSN and stops it again.
 #
-#   scripts/pg.sh                 start, print the DSN, wait until Ctrl-C, then stop
+#   scripts/pg.sh                 start, print the DSN and (second line) a control script
+#                                 (`ctl stop` / `ctl start`), wait until Ctrl-C or TERM, then stop
 #   scripts/pg.sh -- CMD ARGS…    start, run CMD with CODEXAUTH_TEST_POSTGRES=<DSN>
 #                                 (and CODEXAUTH_TEST_PGCTL=<stop|start helper>), stop, exit with CMD's status
 set -euo pipefail
@@ -64,5 +65,6 @@ if [[ ${1:-} == "--" ]]; then
   exit $status
 fi
 echo "$dsn"
+echo "$dir/ctl"
 echo "pg.sh: running; Ctrl-C stops and deletes the cluster" >&2
-while sleep 3600; do :; done
+while sleep 1; do :; done

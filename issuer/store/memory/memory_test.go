@@ -11,3 +11,5 @@ import (
 func TestMemoryStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return memory.New() })
 }
+
+func BenchmarkRotation(b *testing.B) { storetest.BenchmarkRotation(b, memory.New()) }

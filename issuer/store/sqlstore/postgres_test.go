@@ -2,11 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 
@@ -15,46 +10,9 @@ import (
 	"github.com/codexauth/codexauth/issuer/store/storetest"
 )
 
-// postgresDSN is the throwaway cluster scripts/pg.sh started. Without one
-// the PostgreSQL tests fail (never skip silently) and say how to get one.
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("CODEXAUTH_TEST_POSTGRES")
-	if dsn == "" {
-		t.Fatal("PostgreSQL tests need a server: run them through scripts/test.sh, or `scripts/pg.sh -- go test ./issuer/store/...`, " +
-			"or set CODEXAUTH_TEST_POSTGRES=postgres://user@host:port/db?sslmode=disable (the user must be allowed to CREATE DATABASE)")
-	}
-	return dsn
-}
+func postgresDSN(t *testing.T) string { return storetest.PostgresDSN(t) }
 
-// freshDatabase creates an empty database for one test and returns its DSN.
-func freshDatabase(t *testing.T, dsn string) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "codexauth_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE DATABASE ` + name); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		a, err := sql.Open("pgx", dsn)
-		if err == nil {
-			_, _ = a.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
-			a.Close()
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("CODEXAUTH_TEST_POSTGRES must be a postgres:// URL: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func freshDatabase(t *testing.T, dsn string) string { return storetest.FreshPostgres(t, dsn) }
 
 func TestPostgresStore(t *testing.T) {
 	dsn := postgresDSN(t)
@@ -103,4 +61,13 @@ func TestPostgresConcurrentMigration(t *testing.T) {
 	if n != len(versions) {
 		t.Fatalf("%d migration rows, want %d", n, len(versions))
 	}
+}
+
+func BenchmarkRotationPostgres(b *testing.B) {
+	s, err := sqlstore.OpenPostgres(context.Background(), storetest.FreshPostgres(b, storetest.PostgresDSN(b)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkRotation(b, s)
 }

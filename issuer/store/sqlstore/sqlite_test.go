@@ -34,3 +34,12 @@ func TestSQLiteMigrationsIdempotent(t *testing.T) {
 		s.Close()
 	}
 }
+
+func BenchmarkRotationSQLite(b *testing.B) {
+	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkRotation(b, s)
+}
