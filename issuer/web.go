@@ -50,8 +50,15 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	// No scripts on these pages, and nobody may frame them (clickjacking
-	// an approval button is the classic device-flow attack).
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	// an approval button is the classic device-flow attack). Browsers apply
+	// form-action to every redirect after a submission, and the login form
+	// ends, through /oauth/authorize, at a client's redirect URI: those
+	// origins must be allowed there.
+	formAction := "'self'"
+	if name == "login" {
+		formAction += s.redirectOrigins()
+	}
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'")
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	if err := pages.ExecuteTemplate(w, name, p); err != nil {
@@ -267,3 +274,22 @@ func CheckPassword(hash, pw string) bool {
 }
 
 var _ = oauth.CodeInvalidRequest
+
+// redirectOrigins lists the origins of every registered redirect URI, for
+// the login page's form-action directive.
+func (s *Server) redirectOrigins() string {
+	seen := map[string]bool{}
+	var b strings.Builder
+	for _, r := range append(append([]string{}, CodexRedirectURIs...), s.cfg.RedirectURIs...) {
+		u, err := url.Parse(r)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		o := u.Scheme + "://" + u.Host
+		if !seen[o] {
+			seen[o] = true
+			b.WriteString(" " + o)
+		}
+	}
+	return b.String()
+}

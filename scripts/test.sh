@@ -15,6 +15,17 @@ CODEXAUTH_CODEX_BIN=$(scripts/install-codex.sh | tail -n1)
 export CODEXAUTH_CODEX_BIN
 echo "codex: $CODEXAUTH_CODEX_BIN"
 
+step "Chromium for the page tests (Debian package)"
+if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if [[ $(id -u) == 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null || {
+      apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; }
+  else
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
+  fi
+fi
+command -v chromium || command -v chromium-browser
+
 step "go vet"
 go vet ./...
 

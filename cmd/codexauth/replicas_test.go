@@ -101,8 +101,16 @@ func both(ctx context.Context, a, b *proc, rt string) (*harness.Exchange, *harne
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	wg.Add(2)
-	go func() { defer wg.Done(); <-start; ea = harness.NewClient(a.url, "").Refresh(ctx, rt, "unauthorized_recovery") }()
-	go func() { defer wg.Done(); <-start; eb = harness.NewClient(b.url, "").Refresh(ctx, rt, "unauthorized_recovery") }()
+	go func() {
+		defer wg.Done()
+		<-start
+		ea = harness.NewClient(a.url, "").Refresh(ctx, rt, "unauthorized_recovery")
+	}()
+	go func() {
+		defer wg.Done()
+		<-start
+		eb = harness.NewClient(b.url, "").Refresh(ctx, rt, "unauthorized_recovery")
+	}()
 	close(start)
 	wg.Wait()
 	return ea, eb

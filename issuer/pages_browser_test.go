@@ -1,0 +1,207 @@
+package issuer_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/issuer"
+)
+
+// browser starts headless Chromium (Debian's package; scripts/test.sh
+// installs it). A missing browser fails the test: page tests are part of
+// the test command.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	path := os.Getenv("CODEXAUTH_CHROMIUM")
+	if path == "" {
+		for _, c := range []string{"chromium", "chromium-browser", "google-chrome"} {
+			if p, err := exec.LookPath(c); err == nil {
+				path = p
+				break
+			}
+		}
+	}
+	if path == "" {
+		t.Fatal("page tests need Chromium: apt-get install chromium (scripts/test.sh does), or set CODEXAUTH_CHROMIUM")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	// The first Run starts the browser and must not carry a timeout.
+	if _, err := chromedp.Run(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start Chromium (%s): %v", path, err)
+	}
+	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+// steps runs browser actions in order, stopping at the first error.
+func steps(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
+	for i, a := range actions {
+		if _, err := chromedp.Run(ctx, a); err != nil {
+			return fmt.Errorf("step %d: %w", i+1, err)
+		}
+	}
+	return nil
+}
+
+// screenshot saves a PNG of the page when CODEXAUTH_SCREENSHOTS names a folder.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	dir := os.Getenv("CODEXAUTH_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	if buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644)
+	}
+}
+
+// TestDevicePageInBrowser: a person opens the verification link, signs in
+// by picking a user, sees which client asks, and approves; codex's poll
+// then gets its grant. Denial works the same way.
+func TestDevicePageInBrowser(t *testing.T) {
+	e := start(t, nil)
+	c := harness.NewClient(e.url, "")
+	ctx := browser(t)
+	for i, action := range []string{"approve", "deny"} {
+		d, ex := c.RequestDeviceCode(context.Background())
+		if ex.Status != 200 {
+			t.Fatal(ex)
+		}
+		link := e.url + "/codex/device?user_code=" + url.QueryEscape(d.UserCode)
+		if i == 0 { // not signed in yet: the link leads through the login page
+			if err := steps(ctx, chromedp.Navigate(link), chromedp.WaitVisible(`button[value="alice"]`)); err != nil {
+				t.Fatalf("open the verification link: %v", err)
+			}
+			screenshot(t, ctx, "login")
+			if err := steps(ctx, chromedp.Click(`button[value="alice"]`), chromedp.WaitVisible(`#approve`)); err != nil {
+				t.Fatalf("sign in: %v", err)
+			}
+		} else if err := steps(ctx, chromedp.Navigate(link), chromedp.WaitVisible(`#approve`)); err != nil {
+			t.Fatalf("open the verification link signed in: %v", err)
+		}
+		client, err := chromedp.Run(ctx, chromedp.Text(`#client`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		screenshot(t, ctx, "device-confirm")
+		if err := steps(ctx, chromedp.Click("#"+action), chromedp.WaitVisible(`p[role="status"]`)); err != nil {
+			t.Fatalf("%s: %v", action, err)
+		}
+		result, err := chromedp.Run(ctx, chromedp.Text(`main`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		screenshot(t, ctx, "device-"+action)
+		if client != issuer.CodexClientID {
+			t.Fatalf("confirmation page shows client %q", client)
+		}
+		poll := c.DevicePoll(context.Background(), d)
+		switch action {
+		case "approve":
+			if !strings.Contains(result, "Device connected") || poll.Status != 200 {
+				t.Fatalf("after approving: page %q, poll %s", result, poll)
+			}
+		case "deny":
+			if !strings.Contains(result, "denied") || poll.Status != 400 || harness.ErrorCode(poll.Body) != "access_denied" {
+				t.Fatalf("after denying: page %q, poll %s", result, poll)
+			}
+		}
+	}
+}
+
+// TestLoginPageThenAuthorizeInBrowser: the browser leg of PKCE login — the
+// authorize URL leads to the login page, the user types a name, and the
+// browser lands on the client's redirect URI with a code and the state.
+func TestLoginPageThenAuthorizeInBrowser(t *testing.T) {
+	var mu sync.Mutex
+	var got url.Values
+	cb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/auth/callback" {
+			http.NotFound(w, r) // the browser also asks for /favicon.ico
+			return
+		}
+		mu.Lock()
+		got = r.URL.Query()
+		mu.Unlock()
+		w.Write([]byte("<html><body><h1>callback received</h1></body></html>"))
+	}))
+	defer cb.Close()
+	redirect := cb.URL + "/auth/callback"
+	e := start(t, func(c *issuer.Config) { c.RedirectURIs = []string{redirect} })
+	p := harness.NewPKCE()
+	authURL := harness.NewClient(e.url, "").AuthorizeURL(redirect, p, "state-xyz")
+	ctx := browser(t)
+	err := steps(ctx,
+		chromedp.Navigate(authURL),
+		chromedp.WaitVisible(`#username`),
+		chromedp.SendKeys(`#username`, "bob"),
+		chromedp.Click(`#signin`),
+		chromedp.WaitVisible(`h1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1, err := chromedp.Run(ctx, chromedp.Text(`h1`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if h1 != "callback received" || got.Get("state") != "state-xyz" || got.Get("code") == "" {
+		t.Fatalf("callback: %q %v", h1, got)
+	}
+	ex := harness.NewClient(e.url, "").ExchangeCode(context.Background(), got.Get("code"), redirect, p.Verifier)
+	toks, err := harness.ParseTokens(ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := harness.ParseIDToken(toks.IDToken); info.AccountID != "acct_bob" {
+		t.Fatalf("signed in as %q, want bob", info.AccountID)
+	}
+}
+
+// TestFormsRefuseCrossSitePosts: the login and device forms need the
+// double-submit CSRF token; a post from another origin or without the
+// cookie is refused and changes nothing.
+func TestFormsRefuseCrossSitePosts(t *testing.T) {
+	e := start(t, nil)
+	form := url.Values{"username": {"alice"}, "csrf": {"forged-token-forged-token-forged-token"}}.Encode()
+	r := e.do("POST", "/login", "application/x-www-form-urlencoded", form, "Cookie", "codexauth_csrf=another-token-another-token-another-tok")
+	if r.status != 403 || r.header.Get("Set-Cookie") != "" && strings.Contains(r.header.Get("Set-Cookie"), "codexauth_session") {
+		t.Fatalf("forged login post: %d", r.status)
+	}
+	tok := "same-token-same-token-same-token-same"
+	r = e.do("POST", "/login", "application/x-www-form-urlencoded", url.Values{"username": {"alice"}, "csrf": {tok}}.Encode(),
+		"Cookie", "codexauth_csrf="+tok, "Origin", "https://evil.example")
+	if r.status != 403 {
+		t.Fatalf("cross-origin login post: %d", r.status)
+	}
+	r = e.do("POST", "/login", "application/x-www-form-urlencoded", url.Values{"username": {"alice"}, "csrf": {tok}, "return_to": {"https://evil.example/"}}.Encode(),
+		"Cookie", "codexauth_csrf="+tok)
+	if r.status != 303 || r.header.Get("Location") != "/codex/device" {
+		t.Fatalf("same-site login post must work and never redirect off-site: %d %q", r.status, r.header.Get("Location"))
+	}
+	if h := r.header.Get("Set-Cookie"); !strings.Contains(h, "HttpOnly") || !strings.Contains(h, "SameSite=Lax") {
+		t.Fatalf("session cookie flags: %q", h)
+	}
+}
