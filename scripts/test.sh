@@ -42,4 +42,4 @@ start=$(date +%s%N)
 echo "conformance suite wall time: $(( ($(date +%s%N) - start) / 1000000 )) ms"
 
 step "fault self-test"
-"$bindir/codexauth" selftest
+"$bindir/codexauth" selftest --doc docs/faults.md

@@ -6,22 +6,78 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"sync"
 	"testing"
+
+	"github.com/ory/dockertest/v3"
+	"github.com/ory/dockertest/v3/docker"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 )
 
-// PostgresDSN is the server scripts/pg.sh started (CODEXAUTH_TEST_POSTGRES).
-// Without one the test fails — PostgreSQL tests are never skipped — and
-// says how to provide it.
+// PostgresDSN is the server the PostgreSQL tests use: the one
+// scripts/pg.sh started (CODEXAUTH_TEST_POSTGRES), else a postgres:15
+// container started through dockertest where a Docker engine answers.
+// With neither the test fails — PostgreSQL tests are never skipped — and
+// says how to provide one.
 func PostgresDSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv("CODEXAUTH_TEST_POSTGRES")
+	if dsn := os.Getenv("CODEXAUTH_TEST_POSTGRES"); dsn != "" {
+		return dsn
+	}
+	dsn, why := dockerPostgres()
 	if dsn == "" {
-		t.Fatal("PostgreSQL tests need a server: run them through scripts/test.sh, or `scripts/pg.sh -- go test ./...`, " +
-			"or set CODEXAUTH_TEST_POSTGRES=postgres://user@host:port/db?sslmode=disable (the user must be allowed to CREATE DATABASE)")
+		t.Fatal("PostgreSQL tests need a server and none was given: run them through scripts/test.sh, or " +
+			"`scripts/pg.sh -- go test ./...`, or set CODEXAUTH_TEST_POSTGRES=postgres://user@host:port/db?sslmode=disable " +
+			"(the user must be allowed to CREATE DATABASE). Docker fallback: " + why)
 	}
 	return dsn
+}
+
+var (
+	dockerOnce sync.Once
+	dockerDSN  string
+	dockerWhy  string
+)
+
+// dockerPostgres starts one postgres:15 container per test binary when a
+// Docker engine answers; it is removed when the binary exits (dockertest's
+// expiry) or by Purge at the end of the process.
+func dockerPostgres() (string, string) {
+	dockerOnce.Do(func() {
+		pool, err := dockertest.NewPool("")
+		if err == nil {
+			err = pool.Client.Ping()
+		}
+		if err != nil {
+			dockerWhy = "no Docker engine answers (" + err.Error() + ")"
+			return
+		}
+		res, err := pool.RunWithOptions(&dockertest.RunOptions{Repository: "postgres", Tag: "15",
+			Env: []string{"POSTGRES_PASSWORD=codexauth", "POSTGRES_HOST_AUTH_METHOD=trust"}},
+			func(hc *docker.HostConfig) { hc.AutoRemove = true })
+		if err != nil {
+			dockerWhy = "could not start postgres:15: " + err.Error()
+			return
+		}
+		_ = res.Expire(600)
+		dsn := "postgres://postgres:codexauth@" + res.GetHostPort("5432/tcp") + "/postgres?sslmode=disable"
+		err = pool.Retry(func() error {
+			db, err := sql.Open("pgx", dsn)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			return db.Ping()
+		})
+		if err != nil {
+			_ = pool.Purge(res)
+			dockerWhy = "postgres:15 container did not become ready: " + err.Error()
+			return
+		}
+		dockerDSN = dsn
+	})
+	return dockerDSN, dockerWhy
 }
 
 // FreshPostgres creates an empty database on the server at dsn for one
