@@ -58,6 +58,18 @@ func codexDeviceLogin(ctx SpecContext, d *codexcli.Driver) codexcli.AuthFile {
 	return a
 }
 
+// codexBrowserLogin signs the real codex in through the browser flow.
+func codexBrowserLogin(ctx SpecContext) codexcli.AuthFile {
+	GinkgoHelper()
+	d := codex()
+	res, err := d.BrowserLogin(ctx, guard, target.Approver.Authorize, false)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(res.ExitCode).To(Equal(0), "codex browser login failed:\n%s", res)
+	a, err := d.ReadAuth()
+	Expect(err).NotTo(HaveOccurred())
+	return a
+}
+
 func expectTokens(a codexcli.AuthFile) {
 	GinkgoHelper()
 	Expect(a.AuthMode).To(Equal("chatgpt"))
@@ -74,7 +86,7 @@ func expectTokens(a codexcli.AuthFile) {
 // admin API, or (returned wait) a real wait for a declared lifetime.
 func intoCodexWindow(ctx SpecContext) (wait time.Duration) {
 	GinkgoHelper()
-	if target.Admin != nil && target.Missing(harness.CapCodexRefresh) == "" && slicesContains(target.Admin, ctx) {
+	if target.Admin != nil && target.Missing(harness.CapCodexRefresh) == "" && adminHasSettings(ctx, target.Admin) {
 		Expect(target.Admin.SetAccessTTL(ctx, 240*time.Second)).To(Succeed())
 		DeferCleanup(func(ctx SpecContext) { Expect(target.Admin.SetAccessTTL(ctx, 0)).To(Succeed()) })
 		return 0
@@ -82,7 +94,7 @@ func intoCodexWindow(ctx SpecContext) (wait time.Duration) {
 	return target.Cfg.AccessTTL - harness.CodexWindow + 5*time.Second
 }
 
-func slicesContains(a *harness.Admin, ctx context.Context) bool {
+func adminHasSettings(ctx context.Context, a *harness.Admin) bool {
 	s, err := a.State(ctx)
 	if err != nil {
 		return false
@@ -113,21 +125,10 @@ var _ = Describe("The real codex CLI", func() {
 		Expect(a.OpenAIAPIKey).To(BeNil(), "device login must not store an API key")
 	})
 	Requirement("CDX-CLI-002", needs(cli, harness.CapAuthorize), func(ctx SpecContext) {
-		d := codex()
-		res, err := d.BrowserLogin(ctx, guard, target.Approver.Authorize, false)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(res.ExitCode).To(Equal(0), "codex browser login failed:\n%s", res)
-		a, err := d.ReadAuth()
-		Expect(err).NotTo(HaveOccurred())
-		expectTokens(a)
+		expectTokens(codexBrowserLogin(ctx))
 	})
 	Requirement("CDX-CLI-003", needs(cli, harness.CapAuthorize), func(ctx SpecContext) {
-		d := codex()
-		res, err := d.BrowserLogin(ctx, guard, target.Approver.Authorize, false)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(res.ExitCode).To(Equal(0), "%s", res)
-		a, err := d.ReadAuth()
-		Expect(err).NotTo(HaveOccurred())
+		a := codexBrowserLogin(ctx)
 		Expect(a.OpenAIAPIKey).NotTo(BeNil(), "OPENAI_API_KEY is null: the openai-api-key token exchange failed")
 		Expect(*a.OpenAIAPIKey).NotTo(BeEmpty())
 	})

@@ -48,14 +48,23 @@ aud codex-app-server, with its Ed25519 private key) as the last line of stdout. 
   CODEX_ACCESS_TOKEN=<jwt> CODEX_AGENT_IDENTITY_JWKS_BASE_URL=URL/backend-api \
   CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL=URL/api/accounts codex -c chatgpt_base_url="URL/backend-api" login status`
 
+// subcommand checks that args start with want; otherwise it prints help
+// (asked for) or usage (exit 2) and reports done.
+func subcommand(args []string, name, want, synopsis string, stdout, stderr io.Writer) (code int, done bool) {
+	if len(args) > 0 && args[0] == want {
+		return 0, false
+	}
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprintln(stdout, synopsis)
+		return exitOK, true
+	}
+	fmt.Fprintf(stderr, "codexauth %s: expected %q\n\n%s\n", name, want, synopsis)
+	return exitUsage, true
+}
+
 func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "agent-identity" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, mintSynopsis)
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "codexauth mint: say what to mint: agent-identity\n\n%s\n", mintSynopsis)
-		return exitUsage
+	if code, done := subcommand(args, "mint", "agent-identity", mintSynopsis, stdout, stderr); done {
+		return code
 	}
 	fs := newFlagSet("mint agent-identity", mintSynopsis, stderr)
 	var a adminFlags
@@ -89,13 +98,8 @@ const revokeSynopsis = `Revokes through a running issuer's admin API; takes effe
   codexauth revoke agent-identity --issuer URL --admin-token T --runtime-id ID`
 
 func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "agent-identity" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, revokeSynopsis)
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "codexauth revoke: say what to revoke: agent-identity\n\n%s\n", revokeSynopsis)
-		return exitUsage
+	if code, done := subcommand(args, "revoke", "agent-identity", revokeSynopsis, stdout, stderr); done {
+		return code
 	}
 	fs := newFlagSet("revoke agent-identity", revokeSynopsis, stderr)
 	var a adminFlags
@@ -128,13 +132,8 @@ makes a new active RS256 key; the old one stays in both JWKS documents until eve
 signed has expired. Prints the new kid.`
 
 func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "rotate" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, keysSynopsis)
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "codexauth keys: say what to do: rotate\n\n%s\n", keysSynopsis)
-		return exitUsage
+	if code, done := subcommand(args, "keys", "rotate", keysSynopsis, stdout, stderr); done {
+		return code
 	}
 	fs := newFlagSet("keys rotate", keysSynopsis, stderr)
 	var a adminFlags

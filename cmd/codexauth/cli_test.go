@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 var bin string
@@ -43,31 +41,11 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 	return 0, out.String()
 }
 
-// serve starts `codexauth serve` on a free port and returns its URL.
+// serve starts `codexauth serve` on a free port with a memory store and
+// returns its URL.
 func serve(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--store", "memory", "--log-level", "error"}, args...)...)
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if _, rest, ok := strings.Cut(sc.Text(), "issuer listening on "); ok {
-				found <- strings.Fields(rest)[0]
-			}
-		}
-	}()
-	select {
-	case u := <-found:
-		return u
-	case <-time.After(20 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	return ""
+	return startServe(t, "127.0.0.1:0", append([]string{"--store", "memory"}, args...)...).url
 }
 
 const admin = "cli-test-admin-token-0123"

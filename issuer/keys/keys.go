@@ -260,16 +260,9 @@ const encPrefix = "codexauth-enc-v1:"
 
 func isEncrypted(b []byte) bool { return strings.HasPrefix(string(b), encPrefix) }
 
-func deriveKey(pass string, salt []byte) ([]byte, error) {
-	return pbkdf2.Key(sha256.New, pass, salt, 210_000, 32)
-}
-
-func encrypt(plain []byte, pass string) ([]byte, error) {
-	salt := make([]byte, 16)
-	if _, err := rand.Read(salt); err != nil {
-		return nil, err
-	}
-	k, err := deriveKey(pass, salt)
+// gcmFor derives the AES-256-GCM cipher of a passphrase and salt.
+func gcmFor(pass string, salt []byte) (cipher.AEAD, error) {
+	k, err := pbkdf2.Key(sha256.New, pass, salt, 210_000, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +270,15 @@ func encrypt(plain []byte, pass string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	gcm, err := cipher.NewGCM(block)
+	return cipher.NewGCM(block)
+}
+
+func encrypt(plain []byte, pass string) ([]byte, error) {
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return nil, err
+	}
+	gcm, err := gcmFor(pass, salt)
 	if err != nil {
 		return nil, err
 	}
@@ -295,15 +296,7 @@ func decrypt(enc []byte, pass string) ([]byte, error) {
 	if err != nil || len(blob) < 16+12+16 {
 		return nil, errors.New("encrypted key is malformed")
 	}
-	k, err := deriveKey(pass, blob[:16])
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(k)
-	if err != nil {
-		return nil, err
-	}
-	gcm, err := cipher.NewGCM(block)
+	gcm, err := gcmFor(pass, blob[:16])
 	if err != nil {
 		return nil, err
 	}

@@ -453,6 +453,22 @@ func race(fn func(i int) error) []error {
 	return errs
 }
 
+// winners counts the nil errors; every other must be ErrAlreadyUsed.
+func winners(t *testing.T, errs []error) int {
+	t.Helper()
+	n := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, store.ErrAlreadyUsed):
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	return n
+}
+
 func testConcurrentCode(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	must(t, s.CreateAuthCode(ctx, code("c")))
@@ -460,18 +476,8 @@ func testConcurrentCode(t *testing.T, s store.Store) {
 		_, err := s.ConsumeAuthCode(ctx, "c", t0.Add(time.Second), fmt.Sprint("f", i))
 		return err
 	})
-	winners := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			winners++
-		case errors.Is(err, store.ErrAlreadyUsed):
-		default:
-			t.Fatalf("unexpected error: %v", err)
-		}
-	}
-	if winners != 1 {
-		t.Fatalf("%d goroutines consumed one code", winners)
+	if w := winners(t, errs); w != 1 {
+		t.Fatalf("%d goroutines consumed one code", w)
 	}
 }
 
@@ -481,18 +487,8 @@ func testConcurrentDevice(t *testing.T, s store.Store) {
 	_, err := s.DecideDeviceCode(ctx, "u", true, "alice", t0)
 	must(t, err)
 	errs := race(func(int) error { _, err := s.ClaimDeviceCode(ctx, "d", t0.Add(time.Second)); return err })
-	winners := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			winners++
-		case errors.Is(err, store.ErrAlreadyUsed):
-		default:
-			t.Fatalf("unexpected error: %v", err)
-		}
-	}
-	if winners != 1 {
-		t.Fatalf("%d goroutines claimed one device code", winners)
+	if w := winners(t, errs); w != 1 {
+		t.Fatalf("%d goroutines claimed one device code", w)
 	}
 }
 
