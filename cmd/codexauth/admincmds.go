@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/codexauth/codexauth/harness"
@@ -151,5 +153,64 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitRuntime
 	}
 	fmt.Fprintf(stdout, "new signing key %s\n", kid)
+	return exitOK
+}
+
+const approveSynopsis = `A reference --approver exec command for the codexauth issuer: reads one JSON object on stdin
+and completes it through the issuer's admin API, as the end user would.
+
+  {"action":"approve-device","user_code":"BCDF-GHJK","user":"alice"}   approve a device code
+  {"action":"deny-device","user_code":"BCDF-GHJK"}                      deny it
+  {"action":"authorize","url":"<authorize URL>","user":"alice"}         print the redirect the browser would follow
+
+  codexauth conform --issuer URL --approver exec \
+    --approver-command "codexauth approve --issuer URL --admin-token T"
+
+Write your own for other issuers: same stdin, print the redirect for authorize, exit non-zero on
+failure, exit 3 for an action you do not support.`
+
+func runApprove(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("approve", approveSynopsis, stderr)
+	var a adminFlags
+	a.register(fs)
+	if code, ok := parseOrHelp(fs, args, stderr, "approve"); !ok {
+		return code
+	}
+	admin, ok := a.client(stderr, "approve")
+	if !ok {
+		return exitUsage
+	}
+	var in struct {
+		Action, UserCode, URL, User string
+	}
+	dec := json.NewDecoder(os.Stdin)
+	var raw map[string]string
+	if err := dec.Decode(&raw); err != nil {
+		fmt.Fprintf(stderr, "codexauth approve: stdin is not a JSON object: %v\n", err)
+		return exitUsage
+	}
+	in.Action, in.UserCode, in.URL, in.User = raw["action"], raw["user_code"], raw["url"], raw["user"]
+	if in.User == "" {
+		in.User = "alice"
+	}
+	var err error
+	switch in.Action {
+	case "approve-device":
+		err = admin.ApproveDevice(ctx, in.UserCode, in.User)
+	case "deny-device":
+		err = admin.DenyDevice(ctx, in.UserCode)
+	case "authorize":
+		var loc string
+		if loc, err = admin.Authorize(ctx, in.URL, in.User); err == nil {
+			fmt.Fprintln(stdout, loc)
+		}
+	default:
+		fmt.Fprintf(stderr, "codexauth approve: unsupported action %q\n", in.Action)
+		return 3
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "codexauth approve: %s: %v\n", in.Action, err)
+		return exitFailed
+	}
 	return exitOK
 }

@@ -170,3 +170,25 @@ func TestEnvironmentSetsFlags(t *testing.T) {
 		t.Fatalf("CODEXAUTH_ACCESS_TTL was not applied:\n%s", out)
 	}
 }
+
+// TestConformWithFormAndExecApprovers: the same issuer, without
+// auto-approval, passes core and browser with an approver that clicks
+// through its pages and with an exec command.
+func TestConformWithFormAndExecApprovers(t *testing.T) {
+	url := serve(t, "--admin-token", admin)
+	for name, args := range map[string][]string{
+		"form": {"--approver", "form", "--user", "bob"},
+		"exec": {"--approver", "exec", "--approver-command", bin + " approve --issuer " + url + " --admin-token " + admin},
+	} {
+		t.Run(name, func(t *testing.T) {
+			all := append([]string{"conform", "--issuer", url, "--no-codex", "--quiet", "--profile", "core", "--profile", "browser", "--out", t.TempDir()}, args...)
+			code, out := runCLI(t, all...)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s", code, out)
+			}
+			if !strings.Contains(out, "CONFORMANT") {
+				t.Fatal(out)
+			}
+		})
+	}
+}

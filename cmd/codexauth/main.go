@@ -37,6 +37,7 @@ func commands() []command {
 		{"conform", "run the conformance suite against an issuer", runConform},
 		{"selftest", "prove the suite catches every fault of the catalogue", runSelftest},
 		{"mint", "mint credentials through a running issuer's admin API", runMint},
+		{"approve", "reference --approver exec command: approve or authorize through the admin API", runApprove},
 		{"revoke", "revoke an agent identity through a running issuer's admin API", runRevoke},
 		{"keys", "manage a running issuer's signing keys", runKeys},
 		{"version", "print the version", func(context.Context, []string, io.Writer, io.Writer) int { fmt.Println("codexauth", version); return 0 }},
