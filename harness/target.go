@@ -67,6 +67,8 @@ type Config struct {
 	BuiltinFaults []string
 	// BuiltinReuseGrace configures the built-in issuer's grace window.
 	BuiltinReuseGrace time.Duration
+	// Docker, when its Image is set, starts the issuer from an image.
+	Docker DockerTarget
 }
 
 // Target is an issuer under test.
@@ -96,7 +98,14 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 		cfg.MaxWait = 10 * time.Second
 	}
 	t := &Target{Cfg: cfg, close: func() {}}
-	if cfg.Issuer == "" {
+	if cfg.Docker.Image != "" {
+		if cfg.Issuer != "" {
+			return nil, fmt.Errorf("give --issuer or --docker-image, not both")
+		}
+		if err := t.startDocker(ctx, cfg.Docker); err != nil {
+			return nil, err
+		}
+	} else if cfg.Issuer == "" {
 		if err := t.startBuiltin(ctx); err != nil {
 			return nil, err
 		}

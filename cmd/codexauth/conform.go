@@ -42,7 +42,8 @@ type conformFlags struct {
 	issuer, approver, approverCmd, adminToken, clientID, user, password string
 	junit, jsonOut, report, outDir, waivers, validateURL, secret        string
 	agentIdentity, codexBin                                             string
-	profiles, faults                                                    multiFlag
+	profiles, faults, dockerEnv                                         multiFlag
+	dockerImage, dockerPort, dockerCmd, dockerPath                      string
 	maxWait, accessTTL, reuseGrace                                      time.Duration
 	strict, quiet, noCodex                                              bool
 }
@@ -72,6 +73,11 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.BoolVar(&f.noCodex, "no-codex", false, "do not look for the real codex binary (codex-cli specs are then not run)")
 	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
 	fs.BoolVar(&f.quiet, "quiet", false, "no per-spec progress lines")
+	fs.StringVar(&f.dockerImage, "docker-image", "", "start the issuer from this image (needs a Docker engine); {{issuer}} in --docker-env/--docker-cmd becomes its URL")
+	fs.StringVar(&f.dockerPort, "docker-port", "8765/tcp", "container port the image's issuer listens on")
+	fs.Var(&f.dockerEnv, "docker-env", "KEY=VALUE for the container (repeatable), e.g. CODEXAUTH_PUBLIC_URL={{issuer}}")
+	fs.StringVar(&f.dockerCmd, "docker-cmd", "", "command for the container, space-separated")
+	fs.StringVar(&f.dockerPath, "docker-path", "", "path prefix of the issuer inside the container's URL")
 	fs.Var(&f.faults, "fault", "built-in target only: switch on a fault of the catalogue (self-test)")
 	fs.DurationVar(&f.reuseGrace, "builtin-reuse-grace", 0, "built-in target only: reuse grace window")
 	if err := parseFlags(fs, args); err != nil {
@@ -102,7 +108,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	cfg := harness.Config{Issuer: f.issuer, ClientID: f.clientID, AdminToken: f.adminToken, Approver: f.approver,
 		User: f.user, Password: f.password, MaxWait: f.maxWait, AccessTTL: f.accessTTL, ValidateURL: f.validateURL,
-		InternalSecret: f.secret, BuiltinFaults: f.faults, BuiltinReuseGrace: f.reuseGrace}
+		InternalSecret: f.secret, BuiltinFaults: f.faults, BuiltinReuseGrace: f.reuseGrace,
+		Docker: harness.DockerTarget{Image: f.dockerImage, Port: f.dockerPort, Env: f.dockerEnv, Cmd: strings.Fields(f.dockerCmd), Path: f.dockerPath}}
 	if f.approverCmd != "" {
 		cfg.ApproverCommand = strings.Fields(f.approverCmd)
 	}
@@ -127,7 +134,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	probe, err := harness.Open(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
-		if strings.Contains(err.Error(), "unreachable") || strings.Contains(err.Error(), "did not answer") {
+		if strings.Contains(err.Error(), "unreachable") || strings.Contains(err.Error(), "did not answer") || strings.Contains(err.Error(), "Docker engine") {
 			return harness.ExitRuntime
 		}
 		return harness.ExitConfig
