@@ -312,3 +312,13 @@ func TestConfigRefusesShortAccessTTL(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestRefreshByAnotherClientBurnsNothing(t *testing.T) {
+	e := start(t, func(c *issuer.Config) { c.ClientIDs = []string{issuer.CodexClientID, "app_other"} })
+	rt := e.browserLogin("alice").str("refresh_token")
+	r := e.postJSON("/oauth/token", map[string]string{"client_id": "app_other", "grant_type": "refresh_token", "refresh_token": rt})
+	wantError(t, r, 400, "invalid_grant")
+	if r := e.refresh(rt); r.status != 200 {
+		t.Fatalf("the owner's token must still work: %d %s", r.status, r.body)
+	}
+}

@@ -39,6 +39,7 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 		ChildExpiresAt: now.Add(s.cfg.RefreshTTL),
 		Now:            now,
 		Grace:          s.reuseGrace(),
+		ClientID:       p.get("client_id"),
 		NoFamilyRevoke: s.faults.Has(faults.ReuseNoFamilyRevoke),
 	})
 	if err != nil {
@@ -73,11 +74,10 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 			return nil, oauth.New(http.StatusInternalServerError, oauth.CodeServerError, "refresh failed")
 		}
 		return nil, oauth.New(http.StatusUnauthorized, oauth.CodeRefreshTokenExpired, "refresh token has expired; sign in again")
+	case store.WrongClient:
+		return nil, oauth.InvalidGrant("refresh token was issued to another client")
 	default:
 		return nil, oauth.InvalidGrant("refresh token is not valid")
-	}
-	if cid := p.get("client_id"); cid != "" && cid != fam.ClientID {
-		return nil, oauth.InvalidGrant("refresh token was issued to another client")
 	}
 	if s.faults.Has(faults.NoRotation) {
 		child = presented

@@ -17,6 +17,7 @@ type Decision struct {
 }
 
 // DecideRotation applies the issuer's refresh rules (DESIGN.md, Tokens):
+//   - a token presented by a client other than its family's changes nothing;
 //   - a rotated-out token within the grace window whose child is still the
 //     live tip gets that same child back (never a second branch);
 //   - any other rotated-out token is reuse, which revokes the family;
@@ -24,6 +25,10 @@ type Decision struct {
 //   - an expired token is refused as expired;
 //   - otherwise the token rotates.
 func DecideRotation(t RefreshToken, f Family, p RotateParams, lookup func(hash string) (RefreshToken, bool)) Decision {
+	// Another client presenting the token learns nothing and burns nothing.
+	if p.ClientID != "" && p.ClientID != f.ClientID {
+		return Decision{Outcome: WrongClient}
+	}
 	if !t.RotatedAt.IsZero() {
 		if !f.Revoked() && p.Grace > 0 && p.Now.Before(t.RotatedAt.Add(p.Grace)) && t.ChildHash == p.ChildHash {
 			if c, ok := lookup(t.ChildHash); ok && c.RotatedAt.IsZero() {

@@ -216,6 +216,8 @@ const (
 	Expired
 	// Unknown: no such token.
 	Unknown
+	// WrongClient: the token belongs to another client; nothing changed.
+	WrongClient
 )
 
 func (o RotateOutcome) String() string {
@@ -232,6 +234,8 @@ func (o RotateOutcome) String() string {
 		return "expired"
 	case Unknown:
 		return "unknown"
+	case WrongClient:
+		return "wrong-client"
 	}
 	return "invalid"
 }
@@ -246,7 +250,9 @@ type RotateParams struct {
 	ChildExpiresAt time.Time
 	Now            time.Time
 	Grace          time.Duration
-	// NoFamilyRevoke and AcceptReuse exist only for the fault catalogue.
+	// ClientID, when set, must own the family; a mismatch changes nothing.
+	ClientID string
+	// NoFamilyRevoke exists only for the fault catalogue.
 	NoFamilyRevoke bool
 }
 

@@ -215,6 +215,15 @@ func testRotation(t *testing.T, s store.Store) {
 	if r := rotate(t, s, "unknown", "x", 0, 0); r.Outcome != store.Unknown {
 		t.Fatalf("unknown = %v", r.Outcome)
 	}
+	r, err = s.RotateRefreshToken(ctx, store.RotateParams{PresentedHash: "r2", ChildHash: "r3", ChildExpiresAt: t0.Add(time.Hour),
+		Now: t0.Add(3 * time.Second), ClientID: "another-client"})
+	must(t, err)
+	if r.Outcome != store.WrongClient {
+		t.Fatalf("another client's presentation = %v", r.Outcome)
+	}
+	if r := rotate(t, s, "r2", "r3", 4*time.Second, 0); r.Outcome != store.Rotated {
+		t.Fatalf("a wrong-client presentation must not burn the token: %v", r.Outcome)
+	}
 	fams, err := s.ListFamilies(ctx, "alice")
 	must(t, err)
 	if len(fams) != 1 {
