@@ -27,7 +27,6 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"id_token_signing_alg_values_supported":      []string{"RS256"},
 		"scopes_supported":                           []string{"openid", "profile", "email", "offline_access", "api.connectors.read", "api.connectors.invoke"},
 		"claims_supported":                           []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "email", "email_verified", ClaimAuth, ClaimProfile},
-		"device_authorization_endpoint":              s.URL("/api/accounts/deviceauth/usercode"),
 		"codex_device_usercode_endpoint":             s.URL("/api/accounts/deviceauth/usercode"),
 		"codex_device_token_endpoint":                s.URL("/api/accounts/deviceauth/token"),
 		"codex_device_verification_uri":              s.URL("/codex/device"),
