@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -10,6 +11,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/curve25519"
+	"golang.org/x/crypto/nacl/box"
 )
 
 // Agent identity literals codex checks (§8.1).
@@ -90,9 +94,15 @@ func (c *Client) RegisterTaskRaw(ctx context.Context, rid, ts, sig string) *Exch
 	return c.PostJSON(ctx, "/api/accounts/v1/agent/"+rid+"/task/register", `{"timestamp":`+jsonString(ts)+`,"signature":`+jsonString(sig)+`}`, nil)
 }
 
-// TaskID reads a registration answer the way codex does (task_id or
-// taskId; the encrypted variants need the sealed-box decryption codex does).
+// TaskID reads a registration answer the way codex does: task_id or
+// taskId in the clear, or encrypted_task_id / encryptedTaskId, a standard
+// base64 libsodium sealed box to the agent's X25519 key (§8.2).
 func TaskID(ex *Exchange) (string, error) {
+	return TaskIDFor(ex, nil)
+}
+
+// TaskIDFor is TaskID with the agent key that opens encrypted task ids.
+func TaskIDFor(ex *Exchange, key ed25519.PrivateKey) (string, error) {
 	m := ex.JSON()
 	for _, k := range []string{"task_id", "taskId"} {
 		if s, ok := m[k].(string); ok && s != "" {
@@ -100,11 +110,41 @@ func TaskID(ex *Exchange) (string, error) {
 		}
 	}
 	for _, k := range []string{"encrypted_task_id", "encryptedTaskId"} {
-		if _, ok := m[k]; ok {
-			return "", errors.New("encrypted task ids are not supported by this harness yet")
+		if s, ok := m[k].(string); ok && s != "" {
+			if key == nil {
+				return "", errors.New("encrypted task id, and no agent key to open it")
+			}
+			return OpenTaskID(s, key)
 		}
 	}
 	return "", fmt.Errorf("no task_id in %s", ex)
+}
+
+// X25519Keys derives the agent's X25519 key pair from its Ed25519 key the
+// way codex does: the first 32 bytes of SHA-512(seed), clamped.
+func X25519Keys(key ed25519.PrivateKey) (priv, pub [32]byte) {
+	h := sha512.Sum512(key.Seed())
+	copy(priv[:], h[:32])
+	priv[0] &= 248
+	priv[31] &= 127
+	priv[31] |= 64
+	p, _ := curve25519.X25519(priv[:], curve25519.Basepoint)
+	copy(pub[:], p)
+	return priv, pub
+}
+
+// OpenTaskID decrypts an encrypted task id (sealed box, standard base64).
+func OpenTaskID(b64 string, key ed25519.PrivateKey) (string, error) {
+	sealed, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return "", fmt.Errorf("encrypted task id is not standard base64: %v", err)
+	}
+	priv, pub := X25519Keys(key)
+	plain, ok := box.OpenAnonymous(nil, sealed, &pub, &priv)
+	if !ok {
+		return "", errors.New("encrypted task id does not open with the agent's key")
+	}
+	return string(plain), nil
 }
 
 // Assertion builds codex's AgentAssertion token: unpadded base64url of

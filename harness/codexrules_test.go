@@ -1,10 +1,14 @@
 package harness
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
 	"net/url"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/nacl/box"
 )
 
 func seg(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -149,5 +153,25 @@ func TestEvaluate(t *testing.T) {
 	}
 	if r := Evaluate(out, []string{"core"}, nil, false); r.ExitCode != ExitNonConformant || r.Failures[0] != "A" {
 		t.Fatalf("MUST failure: %+v", r)
+	}
+}
+
+func TestEncryptedTaskIDOpensWithTheAgentKey(t *testing.T) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	_, pub := X25519Keys(key)
+	sealed, err := box.SealAnonymous(nil, []byte("task_123"), &pub, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex := &Exchange{Status: 200, Body: []byte(`{"encrypted_task_id":"` + base64.StdEncoding.EncodeToString(sealed) + `"}`)}
+	if id, err := TaskIDFor(ex, key); err != nil || id != "task_123" {
+		t.Fatalf("open: %q %v", id, err)
+	}
+	_, other, _ := ed25519.GenerateKey(rand.Reader)
+	if _, err := TaskIDFor(ex, other); err == nil {
+		t.Fatal("opened with another agent's key")
+	}
+	if id, _ := TaskIDFor(&Exchange{Body: []byte(`{"taskId":"t9"}`)}, nil); id != "t9" {
+		t.Fatalf("taskId alias: %q", id)
 	}
 }

@@ -14,7 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/edwards25519"
 	"github.com/go-chi/chi/v5"
+	"golang.org/x/crypto/nacl/box"
 
 	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
@@ -275,7 +277,7 @@ func (s *Server) handleTaskRegister(w http.ResponseWriter, r *http.Request) {
 			oauth.Write(w, oauth.New(http.StatusConflict, codeReplayed, "this registration (timestamp and signature) was used before"))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"task_id": prev.TaskID})
+		s.writeTask(w, a, prev.TaskID)
 		return
 	} else if err != nil {
 		oauth.Write(w, s.storeErr(r, "register task", err))
@@ -283,7 +285,30 @@ func (s *Server) handleTaskRegister(w http.ResponseWriter, r *http.Request) {
 	}
 	s.metrics.inc("codexauth_agent_tasks_total", "")
 	s.log.Info("agent task registered", "runtime_id", rid, "task", task.TaskID)
-	writeJSON(w, http.StatusOK, map[string]string{"task_id": task.TaskID})
+	s.writeTask(w, a, task.TaskID)
+}
+
+// writeTask answers a registration: the task id in the clear, or (with
+// EncryptTaskIDs) as encrypted_task_id, a libsodium sealed box to the
+// agent's X25519 key, the variant codex also accepts (§8.2).
+func (s *Server) writeTask(w http.ResponseWriter, a store.AgentIdentity, taskID string) {
+	if !s.cfg.EncryptTaskIDs {
+		writeJSON(w, http.StatusOK, map[string]string{"task_id": taskID})
+		return
+	}
+	p, err := new(edwards25519.Point).SetBytes(a.PublicKey)
+	if err != nil {
+		oauth.Write(w, oauth.New(http.StatusInternalServerError, oauth.CodeServerError, "agent key is not a valid Ed25519 point"))
+		return
+	}
+	var pub [32]byte
+	copy(pub[:], p.BytesMontgomery())
+	sealed, err := box.SealAnonymous(nil, []byte(taskID), &pub, rand.Reader)
+	if err != nil {
+		oauth.Write(w, oauth.New(http.StatusInternalServerError, oauth.CodeServerError, "seal task id: %v", err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"encrypted_task_id": base64.StdEncoding.EncodeToString(sealed)})
 }
 
 // Assertion is codex's AgentAssertion payload (§8.3).

@@ -60,8 +60,11 @@ type Config struct {
 	// workspace_backend_origin (codex requires https). Default: the public
 	// URL's origin with the https scheme.
 	WorkspaceOrigin string
-	Faults          *faults.Set
-	Version         string
+	// EncryptTaskIDs answers task registrations with encrypted_task_id (a
+	// sealed box to the agent's key) instead of task_id.
+	EncryptTaskIDs bool
+	Faults         *faults.Set
+	Version        string
 	// GCInterval is how often expired rows are collected (default 5m; <0 off).
 	GCInterval time.Duration
 }

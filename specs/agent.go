@@ -71,7 +71,7 @@ func registerTask(ctx SpecContext, a harness.AgentIdentity) string {
 	GinkgoHelper()
 	ex := client().RegisterTask(ctx, a, harness.Timestamp(target.IssuerNow(ctx)), nil)
 	expectStatus(ex, 200, 201)
-	id, err := harness.TaskID(ex)
+	id, err := harness.TaskIDFor(ex, a.Key)
 	Expect(err).NotTo(HaveOccurred())
 	return id
 }
@@ -146,14 +146,14 @@ var _ = Describe("Agent identity", func() {
 		ts := harness.Timestamp(target.IssuerNow(ctx))
 		first := client().RegisterTask(ctx, a, ts, nil)
 		expectStatus(first, 200, 201)
-		firstID, err := harness.TaskID(first)
+		firstID, err := harness.TaskIDFor(first, a.Key)
 		Expect(err).NotTo(HaveOccurred())
 		// codex itself repeats a registration within the same second (its
 		// signatures are deterministic), so "the same task again" is fine.
 		again := client().RegisterTask(ctx, a, ts, nil)
 		Expect(again.Err).NotTo(HaveOccurred())
 		if again.Status/100 == 2 {
-			id, err := harness.TaskID(again)
+			id, err := harness.TaskIDFor(again, a.Key)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(id).To(Equal(firstID), "a replayed registration created a second task")
 		} else {

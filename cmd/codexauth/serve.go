@@ -33,7 +33,7 @@ type serveFlags struct {
 	addr, publicURL, storeSpec, users, autoApprove, adminToken, internalSecret string
 	keyPassphrase, logLevel, logFormat                                         string
 	accessTTL, refreshTTL, reuseGrace                                          time.Duration
-	allowShortTTL                                                              bool
+	allowShortTTL, encryptTaskIDs                                              bool
 	deviceInterval                                                             int
 	faults, clientIDs, redirectURIs                                            multiFlag
 }
@@ -51,6 +51,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.autoApprove, "auto-approve", "", "mock mode: approve device codes for USER at their first poll and sign USER in at /oauth/authorize without a page")
 	fs.StringVar(&f.adminToken, "admin-token", "", "enable the /__admin API with this bearer token (\"random\" generates and prints one)")
 	fs.StringVar(&f.internalSecret, "internal-secret", "", "enable POST /internal/codex-auth/validate, authenticated by this X-Internal-Secret (at least 16 characters)")
+	fs.BoolVar(&f.encryptTaskIDs, "encrypt-task-ids", false, "answer agent task registrations with encrypted_task_id (sealed box to the agent's key) instead of task_id")
 	fs.StringVar(&f.keyPassphrase, "key-passphrase", "", "encrypt signing keys at rest with this passphrase")
 	fs.Var(&f.faults, "fault", "switch on a deliberate defect from the fault catalogue (repeatable; see docs/faults.md)")
 	fs.Var(&f.clientIDs, "client-id", "register a client id (repeatable; default: codex's "+issuer.CodexClientID+")")
@@ -199,7 +200,7 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 		PublicURL: publicURL, Store: st, Logger: log, AccessTTL: f.accessTTL, RefreshTTL: f.refreshTTL,
 		ReuseGrace: f.reuseGrace, AllowShortAccessTTL: f.allowShortTTL, DeviceInterval: f.deviceInterval,
 		ClientIDs: f.clientIDs, RedirectURIs: f.redirectURIs, AutoApproveUser: f.autoApprove, AdminToken: adminToken,
-		InternalSecret: f.internalSecret, KeyPassphrase: f.keyPassphrase, Faults: fset, Version: version,
+		InternalSecret: f.internalSecret, KeyPassphrase: f.keyPassphrase, Faults: fset, Version: version, EncryptTaskIDs: f.encryptTaskIDs,
 	})
 	if err != nil {
 		cleanup()

@@ -221,12 +221,20 @@ func runBin(t *testing.T, bin string, args ...string) string {
 
 // TestRealCodexAgentIdentity: an identity minted with `codexauth mint`
 // logs the real codex in; it survives `codexauth keys rotate`; after
-// `codexauth revoke agent-identity` codex is no longer logged in.
+// `codexauth revoke agent-identity` codex is no longer logged in. Run with
+// task ids in the clear and as sealed boxes (codex decrypts those with the
+// X25519 key it derives from the identity's Ed25519 key).
 func TestRealCodexAgentIdentity(t *testing.T) {
-	codex := codexBin(t)
 	bin := buildCodexauth(t)
+	for name, extra := range map[string][]string{"clear task id": nil, "encrypted task id": {"--encrypt-task-ids"}} {
+		t.Run(name, func(t *testing.T) { realCodexAgentIdentity(t, bin, extra) })
+	}
+}
+
+func realCodexAgentIdentity(t *testing.T, bin string, extra []string) {
+	codex := codexBin(t)
 	const token = "agent-test-admin-token-01"
-	issuerURL := serve(t, bin, "--admin-token", token)
+	issuerURL := serve(t, bin, append([]string{"--admin-token", token}, extra...)...)
 	guard, err := codexcli.StartGuard()
 	if err != nil {
 		t.Fatal(err)
