@@ -3,6 +3,7 @@ package issuer
 import (
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/codexauth/codexauth/issuer/store"
@@ -42,9 +43,16 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 	}
 	p.UserCode = code
 	now := s.clock.Now()
+	// User codes are short: cap wrong guesses per signed-in user (RFC 8628 §5.1).
+	if !s.guesses.allow(user, now) {
+		p.Error = "Too many wrong codes. Wait a few minutes, then try again."
+		s.render(w, http.StatusTooManyRequests, "device-enter", p)
+		return
+	}
 	d, err := s.store.GetDeviceCodeByUserCode(r.Context(), userCodeHash(code))
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		s.guesses.fail(user, now)
 		p.Error = "That code is not valid. Check the code in your terminal and try again."
 		s.render(w, http.StatusNotFound, "device-enter", p)
 		return
@@ -91,4 +99,40 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 // (contract §4.3). codex never opens it; a person who does gets a hint.
 func (s *Server) handleDeviceCallback(w http.ResponseWriter, r *http.Request) {
 	s.renderMessage(w, r, http.StatusOK, "Device sign-in", "", "This address only identifies device logins. Return to your terminal.")
+}
+
+// guessLimiter counts wrong user codes per user in a sliding window.
+type guessLimiter struct {
+	mu    sync.Mutex
+	fails map[string][]time.Time
+}
+
+const (
+	maxWrongCodes    = 10
+	wrongCodesWindow = 10 * time.Minute
+)
+
+func (g *guessLimiter) recent(user string, now time.Time) []time.Time {
+	var kept []time.Time
+	for _, t := range g.fails[user] {
+		if now.Sub(t) < wrongCodesWindow {
+			kept = append(kept, t)
+		}
+	}
+	return kept
+}
+
+func (g *guessLimiter) allow(user string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.recent(user, now)) < maxWrongCodes
+}
+
+func (g *guessLimiter) fail(user string, now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.fails == nil {
+		g.fails = map[string][]time.Time{}
+	}
+	g.fails[user] = append(g.recent(user, now), now)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/issuer"
 	"github.com/codexauth/codexauth/issuer/store/sqlstore"
 )
@@ -320,5 +321,17 @@ func TestRefreshByAnotherClientBurnsNothing(t *testing.T) {
 	wantError(t, r, 400, "invalid_grant")
 	if r := e.refresh(rt); r.status != 200 {
 		t.Fatalf("the owner's token must still work: %d %s", r.status, r.body)
+	}
+}
+
+func TestVerificationPageLimitsWrongCodes(t *testing.T) {
+	e := start(t, nil)
+	f := &harness.FormApprover{Issuer: e.url, User: "alice"}
+	var last error
+	for i := 0; i < 12; i++ {
+		last = f.ApproveDevice(context.Background(), fmt.Sprintf("WRNG-%04d", i), "")
+	}
+	if last == nil || !strings.Contains(last.Error(), "(429)") {
+		t.Fatalf("the 12th wrong code: %v, want a 429", last)
 	}
 }
