@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/codexauth/codexauth/harness/codexcli"
 )
 
 var bin string
@@ -192,5 +194,19 @@ func TestConformWithFormAndExecApprovers(t *testing.T) {
 				t.Fatal(out)
 			}
 		})
+	}
+}
+
+// TestConformCodexCLIByURL: the real-codex specs run against a separately
+// started issuer reached by URL, as an operator would run them.
+func TestConformCodexCLIByURL(t *testing.T) {
+	codex, err := codexcli.Find("")
+	if err != nil {
+		t.Fatalf("the codex-cli profile needs the real codex: %v", err)
+	}
+	url := serve(t, "--admin-token", admin)
+	code, out := runCLI(t, "conform", "--issuer", url, "--admin-token", admin, "--codex-bin", codex, "--profile", "codex-cli", "--quiet", "--out", t.TempDir())
+	if code != 0 || !strings.Contains(out, "codex-cli        yes             9       0        0") {
+		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
