@@ -30,7 +30,7 @@ func DecodeJWTPayload(raw string) (map[string]any, error) {
 		return nil, errors.New("invalid ID token format: need three non-empty dot-separated segments")
 	}
 	if strings.ContainsAny(parts[1], "=+/") {
-		return nil, errors.New("Invalid padding: payload is not unpadded base64url")
+		return nil, errors.New("invalid padding: the payload is not unpadded base64url (codex: \"Invalid padding\")")
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(parts[1])
 	if err != nil {

@@ -131,9 +131,6 @@ func (t *Target) Close() { t.close() }
 // Builtin is the in-process issuer (nil for URL targets).
 func (t *Target) Builtin() *issuer.Server { return t.builtin }
 
-// BuiltinAdminToken is the admin token the built-in issuer runs with.
-const builtinUser = "alice"
-
 func (t *Target) startBuiltin(ctx context.Context) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -92,7 +92,7 @@ func TestBrowserCodeBindingAndReplay(t *testing.T) {
 	// The failed attempt burnt the code.
 	wantError(t, e.postForm("/oauth/token", form(code, redirect, verifier)), 400, "invalid_grant")
 
-	code, redirect = e.authorize("alice", issuer.CodexRedirectURIs[0])
+	code, _ = e.authorize("alice", issuer.CodexRedirectURIs[0])
 	wantError(t, e.postForm("/oauth/token", form(code, "http://127.0.0.1:1457/auth/callback", verifier)), 400, "invalid_grant")
 
 	code, redirect = e.authorize("alice", issuer.CodexRedirectURIs[0])

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/codexauth/codexauth/issuer"
-	"github.com/codexauth/codexauth/issuer/store"
 	"github.com/codexauth/codexauth/issuer/store/memory"
 )
 
@@ -181,7 +179,3 @@ func claims(t *testing.T, jwt string) map[string]any {
 	}
 	return m
 }
-
-func newJar() http.CookieJar { j, _ := cookiejar.New(nil); return j }
-
-var _ = store.Hash

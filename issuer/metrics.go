@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
-	"strings"
+
 	"sync"
 	"time"
 
@@ -114,5 +114,4 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	s.metrics.write(w)
 	fmt.Fprintf(w, "# TYPE codexauth_clock_offset_seconds gauge\ncodexauth_clock_offset_seconds %g\n", s.clockOffset().Seconds())
 	fmt.Fprintf(w, "# TYPE codexauth_faults_enabled gauge\ncodexauth_faults_enabled %d\n", len(s.faults.Enabled()))
-	_ = strings.TrimSpace
 }

@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
 
@@ -272,8 +271,6 @@ func CheckPassword(hash, pw string) bool {
 	got, err := pbkdf2.Key(sha256.New, pw, salt, iter, len(want))
 	return err == nil && subtle.ConstantTimeCompare(got, want) == 1
 }
-
-var _ = oauth.CodeInvalidRequest
 
 // redirectOrigins lists the origins of every registered redirect URI, for
 // the login page's form-action directive.

@@ -10,7 +10,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/issuer/keys"
 )
 
@@ -76,5 +75,3 @@ var _ = Describe("Discovery and signing keys", func() {
 		}
 	})
 })
-
-var _ = harness.CodexClientID

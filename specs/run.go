@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
@@ -125,5 +124,3 @@ func LabelFilter(profiles []string) string {
 	}
 	return strings.Join(parts, " || ")
 }
-
-var _ = time.Second

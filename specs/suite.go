@@ -8,7 +8,6 @@ package specs
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -116,12 +115,3 @@ func expectNotPending(ex *harness.Exchange, what string) {
 	Expect(harness.IsPending(ex.Status)).To(BeFalse(),
 		"%s was answered %d, which codex treats as 'pending' and keeps polling for 15 minutes: %s", what, ex.Status, ex)
 }
-
-func shortTok(s string) string {
-	if len(s) > 16 {
-		return s[:8] + "…" + s[len(s)-4:]
-	}
-	return s
-}
-
-var _ = strings.TrimSpace

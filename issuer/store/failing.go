@@ -274,5 +274,3 @@ func (fs *Failing) UseNonce(ctx context.Context, nonce string, expiresAt time.Ti
 	}
 	return fs.Store.UseNonce(ctx, nonce, expiresAt)
 }
-
-var _ = time.Time{}
