@@ -103,8 +103,22 @@ func (c *Config) setDefaults() {
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 }
 
-// Validate reports configuration errors precisely.
+// ConfigError is a configuration mistake (as opposed to a failure to reach
+// the store or prepare keys): callers report it as bad usage.
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Validate reports configuration errors precisely, as a *ConfigError.
 func (c *Config) Validate() error {
+	if err := c.validate(); err != nil {
+		return &ConfigError{Err: err}
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
 	var errs []error
 	u, err := url.Parse(c.PublicURL)
 	switch {

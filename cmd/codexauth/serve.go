@@ -204,10 +204,11 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 	})
 	if err != nil {
 		cleanup()
-		if strings.Contains(err.Error(), "signing key") || strings.Contains(err.Error(), "secret:") {
-			return fail(exitRuntime, "%v", err)
+		var cerr *issuer.ConfigError
+		if errors.As(err, &cerr) {
+			return fail(exitUsage, "%v", err)
 		}
-		return fail(exitUsage, "%v", err)
+		return fail(exitRuntime, "%v", err)
 	}
 	base := strings.TrimRight(publicURL, "/")
 	fmt.Fprintf(stdout, "codexauth %s issuer listening on %s (store: %s)\n", version, base, desc)

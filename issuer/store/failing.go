@@ -1,5 +1,3 @@
-// Code generated from store.go by a script; keep in sync (the compiler checks it).
-
 package store
 
 import (
