@@ -158,3 +158,14 @@ func (a *Admin) Agents(ctx context.Context) (map[string][]string, error) {
 func (a *Admin) ResetClock(ctx context.Context) error {
 	return a.call(ctx, http.MethodPost, "/clock/reset", nil, nil)
 }
+
+// SetAutoApprove suspends (false) or resumes (true) the issuer's mock-mode
+// auto-approval.
+func (a *Admin) SetAutoApprove(ctx context.Context, on bool) error {
+	return a.call(ctx, http.MethodPut, "/settings", map[string]bool{"auto_approve": on}, nil)
+}
+
+// SetReuseGrace sets the issuer's reuse grace window (0: none).
+func (a *Admin) SetReuseGrace(ctx context.Context, d time.Duration) error {
+	return a.call(ctx, http.MethodPut, "/settings", map[string]float64{"reuse_grace_seconds": d.Seconds()}, nil)
+}

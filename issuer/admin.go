@@ -103,7 +103,7 @@ func (s *Server) adminState(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, StateSummary{Issuer: s.cfg.PublicURL, Version: s.cfg.Version, ClockOffset: s.clockOffset().Seconds(),
 		Now: s.clock.Now().UTC(), Faults: s.faults.Enabled(), Users: len(users), AccessTTL: s.accessTTL().Seconds(),
-		RefreshTTL: s.cfg.RefreshTTL.Seconds(), ReuseGrace: s.reuseGrace().Seconds(), AutoApprove: s.cfg.AutoApproveUser,
+		RefreshTTL: s.cfg.RefreshTTL.Seconds(), ReuseGrace: s.reuseGrace().Seconds(), AutoApprove: s.autoApproveUser(),
 		Validate: s.cfg.InternalSecret != "", Capabilities: caps})
 }
 
@@ -393,6 +393,9 @@ func (s *Server) adminOutage(w http.ResponseWriter, r *http.Request) {
 type Settings struct {
 	AccessTTLSeconds  *float64 `json:"access_ttl_seconds,omitempty"`
 	ReuseGraceSeconds *float64 `json:"reuse_grace_seconds,omitempty"`
+	// AutoApprove false suspends --auto-approve (so a harness can observe
+	// pending polls); true resumes it.
+	AutoApprove *bool `json:"auto_approve,omitempty"`
 }
 
 func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request) {
@@ -419,6 +422,18 @@ func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request) {
 		}
 		s.reuseGraceOverride.Store(g)
 	}
-	s.log.Warn("settings changed", "access_ttl", s.accessTTL(), "reuse_grace", s.reuseGrace())
-	writeJSON(w, http.StatusOK, map[string]float64{"access_ttl_seconds": s.accessTTL().Seconds(), "reuse_grace_seconds": s.reuseGrace().Seconds()})
+	if v := in.AutoApprove; v != nil {
+		s.autoApproveOff.Store(!*v)
+	}
+	s.log.Warn("settings changed", "access_ttl", s.accessTTL(), "reuse_grace", s.reuseGrace(), "auto_approve", s.autoApproveUser())
+	writeJSON(w, http.StatusOK, map[string]any{"access_ttl_seconds": s.accessTTL().Seconds(), "reuse_grace_seconds": s.reuseGrace().Seconds(),
+		"auto_approve_user": s.autoApproveUser()})
+}
+
+// autoApproveUser is the mock-mode user, unless suspended by the admin API.
+func (s *Server) autoApproveUser() string {
+	if s.autoApproveOff.Load() {
+		return ""
+	}
+	return s.cfg.AutoApproveUser
 }

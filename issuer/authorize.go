@@ -130,8 +130,8 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	userID, ok := s.sessionUser(r)
-	if !ok && s.cfg.AutoApproveUser != "" {
-		userID, ok = s.cfg.AutoApproveUser, true
+	if auto := s.autoApproveUser(); !ok && auto != "" {
+		userID, ok = auto, true
 	}
 	if !ok {
 		s.loginRedirect(w, r)

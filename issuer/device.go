@@ -130,8 +130,8 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, oauth.InvalidGrant("user_code does not belong to this device_auth_id"))
 		return
 	}
-	if d.Status == store.DevicePending && s.cfg.AutoApproveUser != "" && now.Before(d.ExpiresAt) {
-		if _, err := s.store.DecideDeviceCode(ctx, d.UserCodeHash, true, s.cfg.AutoApproveUser, now); err != nil && !errors.Is(err, store.ErrConflict) {
+	if auto := s.autoApproveUser(); d.Status == store.DevicePending && auto != "" && now.Before(d.ExpiresAt) {
+		if _, err := s.store.DecideDeviceCode(ctx, d.UserCodeHash, true, auto, now); err != nil && !errors.Is(err, store.ErrConflict) {
 			oauth.Write(w, s.storeErr(r, "auto-approve device code", err))
 			return
 		}

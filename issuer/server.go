@@ -44,6 +44,7 @@ type Server struct {
 	// Runtime overrides set through the admin API (0: use the config).
 	accessTTLOverride  atomic.Int64
 	reuseGraceOverride atomic.Int64
+	autoApproveOff     atomic.Bool
 	guesses            guessLimiter
 }
 

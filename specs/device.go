@@ -59,7 +59,11 @@ var _ = Describe("Device code login", func() {
 		}
 		if target.Admin != nil {
 			if s, err := target.Admin.State(ctx); err == nil && s.AutoApprove != "" {
-				Skip(NotRunPrefix + "a target without auto-approval: this one approves every device code for " + s.AutoApprove + " at its first poll")
+				// Mock mode approves at the first poll; suspend it to see one.
+				if !adminHasSettings(ctx, target.Admin) || target.Admin.SetAutoApprove(ctx, false) != nil {
+					Skip(NotRunPrefix + "a target without auto-approval: this one approves every device code for " + s.AutoApprove + " at its first poll")
+				}
+				DeferCleanup(func(ctx SpecContext) { Expect(target.Admin.SetAutoApprove(ctx, true)).To(Succeed()) })
 			}
 		}
 		d := deviceCode(ctx)

@@ -66,7 +66,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.waivers, "waivers", "", "YAML file of waived requirement ids, each with a reason")
 	fs.DurationVar(&f.maxWait, "max-wait", 10*time.Second, "longest real wait for expiry on targets without clock control")
 	fs.DurationVar(&f.accessTTL, "access-ttl", 0, "declare the target's access-token lifetime (lets exp-driven specs wait for real expiry)")
-	fs.StringVar(&f.validateURL, "validate-url", "", "the deployment's validate endpoint (POST /internal/codex-auth/validate)")
+	fs.StringVar(&f.validateURL, "validate-url", "", "the deployment's validate endpoint (default with --internal-secret: ISSUER/internal/codex-auth/validate)")
 	fs.StringVar(&f.secret, "internal-secret", "", "X-Internal-Secret for --validate-url")
 	fs.StringVar(&f.agentIdentity, "agent-identity", "", "file with an agent identity JWT minted by the deployment (with its private key)")
 	fs.StringVar(&f.codexBin, "codex-bin", "", "real codex binary for the codex-cli profile (default: CODEXAUTH_CODEX_BIN or the install cache)")
@@ -110,6 +110,9 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		User: f.user, Password: f.password, MaxWait: f.maxWait, AccessTTL: f.accessTTL, ValidateURL: f.validateURL,
 		InternalSecret: f.secret, BuiltinFaults: f.faults, BuiltinReuseGrace: f.reuseGrace,
 		Docker: harness.DockerTarget{Image: f.dockerImage, Port: f.dockerPort, Env: f.dockerEnv, Cmd: strings.Fields(f.dockerCmd), Path: f.dockerPath}}
+	if f.validateURL == "" && f.secret != "" && f.issuer != "" {
+		cfg.ValidateURL = strings.TrimRight(f.issuer, "/") + "/internal/codex-auth/validate"
+	}
 	if f.approverCmd != "" {
 		cfg.ApproverCommand = strings.Fields(f.approverCmd)
 	}
