@@ -32,6 +32,9 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 	ctx := r.Context()
 	now := s.clock.Now()
 	presented := p.get("refresh_token")
+	if s.faults.Has(faults.NoRotation) {
+		return s.refreshWithoutRotation(r, p, presented)
+	}
 	child := s.childOf(presented)
 	res, err := s.store.RotateRefreshToken(ctx, store.RotateParams{
 		PresentedHash:  store.Hash(presented),
@@ -79,9 +82,6 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 	default:
 		return nil, oauth.InvalidGrant("refresh token is not valid")
 	}
-	if s.faults.Has(faults.NoRotation) {
-		child = presented
-	}
 	if s.faults.Has(faults.GraceFork) && res.Outcome == store.GraceReplay {
 		child = newRefreshToken()
 	}
@@ -93,6 +93,34 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 		return nil, s.storeErr(r, "load user", err)
 	}
 	resp, err := s.issue(ctx, u, fam, child, fam.CreatedAt)
+	if err != nil {
+		return nil, s.storeErr(r, "issue tokens", err)
+	}
+	return resp, nil
+}
+
+// refreshWithoutRotation is the no-rotation fault: the presented token is
+// checked but never rotated, and handed back as the "new" one.
+func (s *Server) refreshWithoutRotation(r *http.Request, p params, presented string) (any, error) {
+	ctx := r.Context()
+	t, fam, err := s.store.GetRefreshToken(ctx, store.Hash(presented))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, oauth.InvalidGrant("refresh token is not valid")
+	case err != nil:
+		return nil, s.storeErr(r, "get refresh token", err)
+	case fam.Revoked() || !t.RotatedAt.IsZero():
+		return nil, oauth.New(http.StatusUnauthorized, oauth.CodeRefreshTokenRevoked, "refresh token was revoked; sign in again")
+	case !s.clock.Now().Before(t.ExpiresAt):
+		return nil, oauth.New(http.StatusUnauthorized, oauth.CodeRefreshTokenExpired, "refresh token has expired; sign in again")
+	case p.get("client_id") != "" && p.get("client_id") != fam.ClientID:
+		return nil, oauth.InvalidGrant("refresh token was issued to another client")
+	}
+	u, err := s.store.GetUser(ctx, fam.UserID)
+	if err != nil {
+		return nil, s.storeErr(r, "load user", err)
+	}
+	resp, err := s.issue(ctx, u, fam, presented, fam.CreatedAt)
 	if err != nil {
 		return nil, s.storeErr(r, "issue tokens", err)
 	}

@@ -79,7 +79,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.dockerCmd, "docker-cmd", "", "command for the container, space-separated")
 	fs.StringVar(&f.dockerPath, "docker-path", "", "path prefix of the issuer inside the container's URL")
 	fs.Var(&f.faults, "fault", "built-in target only: switch on a fault of the catalogue (self-test)")
-	fs.DurationVar(&f.reuseGrace, "builtin-reuse-grace", 10*time.Second, "built-in target only: reuse grace window (with one, every reuse spec can run: the clock moves past it where needed; 0s tests the strict path)")
+	fs.DurationVar(&f.reuseGrace, "builtin-reuse-grace", builtinGrace, "built-in target only: reuse grace window (with one, every reuse spec can run: the clock moves past it where needed; 0s tests the strict path)")
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK

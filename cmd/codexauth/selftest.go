@@ -30,6 +30,10 @@ checks that the run fails and that every requirement id the catalogue names is a
 A run without faults must pass. Ends with "mutation score: CAUGHT/TOTAL (P%)"; exits 1 when a
 fault is missed or the fault-free run fails.`
 
+// builtinGrace is the built-in issuer's reuse grace window for conform and
+// the oracle alike: both must judge the same issuer.
+const builtinGrace = 10 * time.Second
+
 // faultResult is one row of the matrix.
 type faultResult struct {
 	Fault    faults.Fault
@@ -310,7 +314,7 @@ func runOracle(ctx context.Context, bin, tmp string, results []faultResult, base
 			}
 			dir, err := os.MkdirTemp(tmp, "oracle-")
 			if err == nil {
-				rows[i].codex, err = oracle.Run(ctx, bin, rows[i].flow, faultsOn, dir)
+				rows[i].codex, err = oracle.Run(ctx, bin, rows[i].flow, faultsOn, builtinGrace, dir)
 			}
 			rows[i].err = err
 		}(i)
