@@ -357,3 +357,5 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) *Exchange {
 	body += "}"
 	return c.PostJSON(ctx, "/oauth/revoke", body, map[string]string{"originator": "codex_cli_rs", "User-Agent": UserAgent})
 }
+
+func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }
