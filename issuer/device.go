@@ -53,7 +53,11 @@ func (s *Server) handleDeviceUserCode(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "device code login is not enabled"))
 		return
 	}
-	p, perr := readParams(w, r, encBoth)
+	allow := encBoth
+	if s.faults.Has(faults.UsercodeFormOnly) {
+		allow = encForm
+	}
+	p, perr := readParams(w, r, allow)
 	if perr != nil {
 		oauth.Write(w, perr)
 		return
@@ -150,6 +154,10 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, oauth.New(http.StatusBadRequest, oauth.CodeAccessDenied, "the user denied the sign-in request"))
 		return
 	case errors.Is(err, store.ErrExpired):
+		if s.faults.Has(faults.ExpiredAsPending) {
+			s.pendingResponse(w)
+			return
+		}
 		oauth.Write(w, oauth.New(http.StatusBadRequest, oauth.CodeExpiredToken, "the device code has expired; start the login again"))
 		return
 	case errors.Is(err, store.ErrAlreadyUsed):

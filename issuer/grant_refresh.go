@@ -3,6 +3,7 @@ package issuer
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
@@ -95,6 +96,12 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 	resp, err := s.issue(ctx, u, fam, child, fam.CreatedAt)
 	if err != nil {
 		return nil, s.storeErr(r, "issue tokens", err)
+	}
+	if s.faults.Has(faults.RefreshBadIDToken) {
+		if parts := strings.SplitN(resp.IDToken, ".", 3); len(parts) == 3 {
+			parts[1] += "=="
+			resp.IDToken = strings.Join(parts, ".")
+		}
 	}
 	return resp, nil
 }

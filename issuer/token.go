@@ -34,6 +34,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, perr)
 		return
 	}
+	if s.faults.Has(faults.ExchangeJSONOnly) && !p.isJSON && p.get("grant_type") == GrantAuthorizationCode {
+		oauth.Write(w, oauth.New(http.StatusUnsupportedMediaType, oauth.CodeInvalidRequest, "send application/json"))
+		return
+	}
 	var resp any
 	var err error
 	switch gt := p.get("grant_type"); gt {

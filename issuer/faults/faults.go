@@ -85,6 +85,11 @@ const (
 	TaskSignatureUnchecked = "task-signature-unchecked"
 	AssertionReplay        = "assertion-replay"
 	ValidateOpen           = "validate-open"
+	ExpiredAsPending       = "expired-as-pending"
+	RefreshBadIDToken      = "refresh-bad-id-token"
+	TokenExchange500       = "token-exchange-500"
+	UsercodeFormOnly       = "usercode-form-only"
+	ExchangeJSONOnly       = "exchange-json-only"
 )
 
 var catalogue = map[string]Fault{}
