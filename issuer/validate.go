@@ -60,7 +60,7 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = oauth.InvalidRequest("scheme %q: use bearer or agent_assertion", p.get("scheme"))
 	}
-	if err == nil && p.get("account_id") != "" && p.get("account_id") != res.AccountID {
+	if err == nil && p.get("account_id") != "" && p.get("account_id") != res.AccountID && !s.faults.Has(faults.ValidateAccountIgnored) {
 		err = oauth.New(http.StatusUnauthorized, codeAccountMismatch, "the credential belongs to another account")
 	}
 	if err != nil {
@@ -92,7 +92,7 @@ func (s *Server) validateBearer(r *http.Request, token string) (ValidateResult, 
 		return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeInvalidToken, "access token is not known")
 	case gerr != nil:
 		return ValidateResult{}, s.storeErr(r, "get access token", gerr)
-	case !rec.RevokedAt.IsZero():
+	case !rec.RevokedAt.IsZero() && !s.revocationIgnored(r, rec):
 		return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeTokenRevoked, "access token was revoked")
 	}
 	res := ValidateResult{UserID: rec.UserID, Scheme: "bearer"}
@@ -129,10 +129,13 @@ func (s *Server) validateAssertion(r *http.Request, tok string) (ValidateResult,
 		return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeUnknownTask, "no task %q", a.TaskID)
 	case terr != nil:
 		return ValidateResult{}, s.storeErr(r, "get task", terr)
-	case task.RuntimeID != a.AgentRuntimeID:
+	case task.RuntimeID != a.AgentRuntimeID && !s.faults.Has(faults.AssertionTaskUnchecked):
 		return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeTaskAgentMismatch, "task %q belongs to another agent", a.TaskID)
 	}
 	ts, cerr := checkTimestamp(a.Timestamp, now)
+	if cerr != nil && cerr.Code == codeBadTimestamp && s.faults.Has(faults.AssertionStaleAccepted) {
+		cerr = nil
+	}
 	if cerr != nil {
 		if cerr.Code == codeBadTimestamp {
 			cerr = oauth.New(http.StatusUnauthorized, codeStaleAssertion, "%s", cerr.Description)
@@ -151,4 +154,14 @@ func (s *Server) validateAssertion(r *http.Request, tok string) (ValidateResult,
 		}
 	}
 	return ValidateResult{UserID: agent.UserID, AccountID: agent.AccountID, Scheme: "agent_assertion", RuntimeID: a.AgentRuntimeID, TaskID: a.TaskID}, nil
+}
+
+// revocationIgnored is the revoke-keeps-access fault: a revocation that
+// came from the token's family (not the token itself) is overlooked.
+func (s *Server) revocationIgnored(r *http.Request, rec store.AccessTokenRecord) bool {
+	if !s.faults.Has(faults.RevokeKeepsAccess) {
+		return false
+	}
+	f, err := s.store.GetFamily(r.Context(), rec.FamilyID)
+	return err == nil && f.Revoked() && f.RevokedAt.Equal(rec.RevokedAt)
 }

@@ -114,6 +114,14 @@ func init() {
 			Codex: "", Catches: []string{"CDX-VAL-006"}},
 		{Name: ValidateOpen, Breaks: "validate ignores X-Internal-Secret", Contract: "DESIGN validate", Profiles: []string{"validate"},
 			Codex: "", Catches: []string{"CDX-VAL-001"}},
+		{Name: RevokeKeepsAccess, Breaks: "revoking a family leaves its access tokens valid at the gateway", Contract: "DESIGN revoke", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-003"}},
+		{Name: ValidateAccountIgnored, Breaks: "validate ignores the account_id it is asked about", Contract: "DESIGN validate", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-004"}},
+		{Name: AssertionStaleAccepted, Breaks: "validate accepts AgentAssertions of any age", Contract: "DESIGN validate", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-008"}},
+		{Name: AssertionTaskUnchecked, Breaks: "validate accepts an AgentAssertion naming another agent's task", Contract: "DESIGN validate", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-009"}},
 	} {
 		register(f)
 	}

@@ -68,7 +68,6 @@ const (
 	PKCEUnchecked          = "pkce-unchecked"
 	PKCEPlainAccepted      = "pkce-plain-accepted"
 	CodeReusable           = "code-reusable"
-	CodeNotBoundToClient   = "code-client-unchecked"
 	RedirectUnchecked      = "redirect-unchecked"
 	LoopbackRejected       = "loopback-1457-rejected"
 	StateDropped           = "state-dropped"
@@ -77,7 +76,6 @@ const (
 	RevokeJSONRejected     = "revoke-json-rejected"
 	RevokeKeepsAccess      = "revoke-keeps-access"
 	JWKSMissingKey         = "jwks-missing-key"
-	DiscoveryNoDevice      = "discovery-no-device"
 	IssMismatch            = "iss-mismatch"
 	AgentIssWrong          = "agent-iss-wrong"
 	AgentAudArray          = "agent-aud-array"
@@ -90,6 +88,9 @@ const (
 	TokenExchange500       = "token-exchange-500"
 	UsercodeFormOnly       = "usercode-form-only"
 	ExchangeJSONOnly       = "exchange-json-only"
+	ValidateAccountIgnored = "validate-account-ignored"
+	AssertionStaleAccepted = "assertion-stale-accepted"
+	AssertionTaskUnchecked = "assertion-task-unchecked"
 )
 
 var catalogue = map[string]Fault{}
