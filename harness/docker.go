@@ -33,7 +33,7 @@ func (t *Target) startDocker(ctx context.Context, d DockerTarget) error {
 		err = pool.Client.Ping()
 	}
 	if err != nil {
-		return fmt.Errorf("--docker-image needs a Docker engine and none answers (%v); start the issuer yourself and pass --issuer URL", err)
+		return &RuntimeError{fmt.Errorf("--docker-image needs a Docker engine and none answers (%v); start the issuer yourself and pass --issuer URL", err)}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

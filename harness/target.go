@@ -178,14 +178,14 @@ func (t *Target) probe(ctx context.Context) error {
 	// Reachability first: a target that does not answer is a runtime error.
 	ex := t.Client.Get(ctx, "/.well-known/openid-configuration", nil)
 	if ex.Err != nil {
-		return fmt.Errorf("issuer %s is unreachable: %v", t.Issuer, ex.Err)
+		return &RuntimeError{fmt.Errorf("issuer %s is unreachable: %v", t.Issuer, ex.Err)}
 	}
 	var state *AdminState
 	if t.Cfg.AdminToken != "" {
 		t.Admin = NewAdmin(t.Issuer, t.Cfg.AdminToken)
 		s, err := t.Admin.State(ctx)
 		if err != nil {
-			return fmt.Errorf("--admin-token given but the admin API did not answer: %v", err)
+			return &RuntimeError{fmt.Errorf("--admin-token given but the admin API did not answer: %v", err)}
 		}
 		state = &s
 		t.Version = s.Version
@@ -407,3 +407,10 @@ func (t *Target) IntoRefreshWindow(ctx context.Context, accessToken string) erro
 
 // Caps reports whether the target has c.
 func (t *Target) Caps(c Capability) bool { return t.Missing(c) == "" }
+
+// RuntimeError is a failure to reach or start the target (as opposed to a
+// configuration mistake): conform exits 3 for it.
+type RuntimeError struct{ Err error }
+
+func (e *RuntimeError) Error() string { return e.Err.Error() }
+func (e *RuntimeError) Unwrap() error { return e.Err }

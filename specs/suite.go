@@ -18,10 +18,11 @@ import (
 )
 
 var (
-	cfgMu   sync.Mutex
-	cfg     harness.Config
-	target  *harness.Target
-	openErr error
+	cfgMu     sync.Mutex
+	cfg       harness.Config
+	preopened *harness.Target
+	target    *harness.Target
+	openErr   error
 	// specsSeen records the requirement ids that have a spec, for the
 	// registry test and the catalogue generator.
 	specsSeen = map[string]string{}
@@ -34,6 +35,15 @@ func Configure(c harness.Config) {
 	cfg = c
 }
 
+// UseTarget hands the suite an already opened target (conform opens it up
+// front to report configuration errors); the suite closes it at the end.
+func UseTarget(t *harness.Target) {
+	cfgMu.Lock()
+	defer cfgMu.Unlock()
+	preopened = t
+	cfg = t.Cfg
+}
+
 // Target returns the opened target (nil before the suite starts).
 func Target() *harness.Target { return target }
 
@@ -42,9 +52,13 @@ func SpecIDs() map[string]string { return specsSeen }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
 	cfgMu.Lock()
-	c := cfg
+	c, pre := cfg, preopened
 	cfgMu.Unlock()
-	target, openErr = harness.Open(ctx, c)
+	if pre != nil {
+		target = pre
+	} else {
+		target, openErr = harness.Open(ctx, c)
+	}
 	Expect(openErr).NotTo(HaveOccurred(), "opening the target")
 	if target.Admin != nil && target.Caps(harness.CapFaults) {
 		// A previous run's faults must not leak into this one, except the

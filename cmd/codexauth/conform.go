@@ -132,26 +132,28 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return harness.ExitConfig
 		}
 	}
-	// Open the target up front: configuration and reachability errors get
-	// their own exit codes instead of 76 failed specs.
-	probe, err := harness.Open(ctx, cfg)
+	// Open the target up front, once: configuration and reachability errors
+	// get their own exit codes instead of a hundred failed specs, and the
+	// specs test this very target (a built-in issuer or container is not
+	// started twice).
+	target, err := harness.Open(ctx, cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
-		if strings.Contains(err.Error(), "unreachable") || strings.Contains(err.Error(), "did not answer") || strings.Contains(err.Error(), "Docker engine") {
+		var rerr *harness.RuntimeError
+		if errors.As(err, &rerr) {
 			return harness.ExitRuntime
 		}
 		return harness.ExitConfig
 	}
-	name, url, targetVersion := probe.Name, probe.Issuer, probe.Version
-	approver := probe.Approver.Name()
+	name, url, targetVersion := target.Name, target.Issuer, target.Version
+	approver := target.Approver.Name()
 	caps := map[string]string{}
-	for c, why := range probe.Capabilities() {
+	for c, why := range target.Capabilities() {
 		if why == "" {
 			why = "available"
 		}
 		caps[string(c)] = why
 	}
-	probe.Close()
 
 	paths := map[string]*string{"junit.xml": &f.junit, "ginkgo.json": &f.jsonOut, "conformance.yaml": &f.report}
 	for def, p := range paths {
@@ -170,7 +172,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fmt.Fprintf(stdout, "codexauth conform %s — testing %s (%s)\napprover: %s; profiles: %s; required: %s\n\n",
 		version, name, url, approver, profileList(f.profiles), strings.Join(required, ", "))
 
-	specs.Configure(cfg)
+	specs.UseTarget(target) // the suite closes it
 	suiteCfg, repCfg := GinkgoConfiguration()
 	suiteCfg.LabelFilter = specs.LabelFilter(f.profiles)
 	suiteCfg.Timeout = 30 * time.Minute
