@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/codexauth/codexauth/harness"
 )
@@ -42,6 +43,11 @@ func parseOrHelp(fs *flag.FlagSet, args []string, stderr io.Writer, name string)
 
 const mintSynopsis = `Mints credentials through a running issuer's admin API.
 
+  codexauth mint auth-json --issuer URL --admin-token T --user U [--client-id ID] > "$CODEX_HOME/auth.json"
+
+signs U in without any flow and prints an auth.json exactly as codex 0.169.0 writes it after a login
+(mode chatgpt, the three tokens, account_id, oauth_provenance pointing at URL, so codex refreshes there).
+
   codexauth mint agent-identity --issuer URL --admin-token T --user U [--runtime-id ID]
 
 prints the agent identity JWT (RS256, kid, iss https://chatgpt.com/codex-backend/agent-identity,
@@ -65,6 +71,9 @@ func subcommand(args []string, name, want, synopsis string, stdout, stderr io.Wr
 }
 
 func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "auth-json" {
+		return runMintAuthJSON(ctx, args[1:], stdout, stderr)
+	}
 	if code, done := subcommand(args, "mint", "agent-identity", mintSynopsis, stdout, stderr); done {
 		return code
 	}
@@ -212,5 +221,60 @@ func runApprove(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "codexauth approve: %s: %v\n", in.Action, err)
 		return exitFailed
 	}
+	return exitOK
+}
+
+// authJSON is codex 0.169.0's auth.json for a ChatGPT login (contract §10).
+type authJSON struct {
+	AuthMode     string  `json:"auth_mode"`
+	OpenAIAPIKey *string `json:"OPENAI_API_KEY"`
+	Tokens       struct {
+		IDToken         string `json:"id_token"`
+		AccessToken     string `json:"access_token"`
+		RefreshToken    string `json:"refresh_token"`
+		OAuthProvenance struct {
+			Issuer   string `json:"issuer"`
+			ClientID string `json:"client_id"`
+		} `json:"oauth_provenance"`
+		LoginOwnerID string  `json:"login_owner_id"`
+		AccountID    *string `json:"account_id"`
+	} `json:"tokens"`
+	LastRefresh string `json:"last_refresh"`
+}
+
+func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("mint auth-json", mintSynopsis, stderr)
+	var a adminFlags
+	a.register(fs)
+	user := fs.String("user", "", "user to sign in")
+	clientID := fs.String("client-id", harness.CodexClientID, "client id (codex's by default)")
+	if code, ok := parseOrHelp(fs, args, stderr, "mint"); !ok {
+		return code
+	}
+	if *user == "" {
+		fmt.Fprintln(stderr, "codexauth mint auth-json: --user is required")
+		return exitUsage
+	}
+	admin, ok := a.client(stderr, "mint")
+	if !ok {
+		return exitUsage
+	}
+	toks, err := admin.MintTokens(ctx, *user, *clientID)
+	if err != nil {
+		fmt.Fprintf(stderr, "codexauth mint auth-json: %v\n", err)
+		return exitRuntime
+	}
+	var out authJSON
+	out.AuthMode = "chatgpt"
+	out.Tokens.IDToken, out.Tokens.AccessToken, out.Tokens.RefreshToken = toks.IDToken, toks.AccessToken, toks.RefreshToken
+	out.Tokens.OAuthProvenance.Issuer = strings.TrimRight(a.issuer, "/")
+	out.Tokens.OAuthProvenance.ClientID = *clientID
+	out.Tokens.LoginOwnerID = harness.NewState()
+	if info, err := harness.ParseIDToken(toks.IDToken); err == nil && info.AccountID != "" {
+		out.Tokens.AccountID = &info.AccountID
+	}
+	out.LastRefresh = time.Now().UTC().Format(time.RFC3339Nano)
+	b, _ := json.MarshalIndent(out, "", "  ")
+	fmt.Fprintln(stdout, string(b))
 	return exitOK
 }

@@ -285,3 +285,36 @@ func adminGet(t *testing.T, issuer, token, path string) string {
 	b, _ := io.ReadAll(res.Body)
 	return string(b)
 }
+
+// TestRealCodexAcceptsMintedAuthJSON: `codexauth mint auth-json` writes a
+// file the real codex takes as its own login, and codex refreshes it at
+// the issuer named in its provenance.
+func TestRealCodexAcceptsMintedAuthJSON(t *testing.T) {
+	codex := codexBin(t)
+	bin := buildCodexauth(t)
+	const token = "authjson-admin-token-0123"
+	issuerURL := serve(t, bin, "--admin-token", token, "--access-ttl", "240s", "--allow-short-access-ttl")
+	guard, err := codexcli.StartGuard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guard.Close()
+	d, _ := codexcli.New(codex, issuerURL, t.TempDir(), guard.URL())
+	out := runBin(t, bin, "mint", "auth-json", "--issuer", issuerURL, "--admin-token", token, "--user", "bob")
+	if err := os.WriteFile(d.AuthPath(), []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := d.LoginStatus(ctx)
+	if err != nil || !strings.Contains(res.Output(), "Logged in using ChatGPT") {
+		t.Fatalf("codex does not take the minted auth.json: %v\n%s", err, res)
+	}
+	before, _ := d.ReadAuth()
+	if res, err := d.FeaturesList(ctx); err != nil || res.ExitCode != 0 {
+		t.Fatalf("features list: %v\n%s", err, res)
+	}
+	after, err := d.ReadAuth()
+	if err != nil || after.Tokens.RefreshToken == before.Tokens.RefreshToken {
+		t.Fatalf("codex did not refresh the minted login at the issuer: %v", err)
+	}
+}
