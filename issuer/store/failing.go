@@ -272,3 +272,24 @@ func (fs *Failing) UseNonce(ctx context.Context, nonce string, expiresAt time.Ti
 	}
 	return fs.Store.UseNonce(ctx, nonce, expiresAt)
 }
+
+func (fs *Failing) CreatePAT(ctx context.Context, p PersonalAccessToken) error {
+	if err := fs.Fail(); err != nil {
+		return err
+	}
+	return fs.Store.CreatePAT(ctx, p)
+}
+
+func (fs *Failing) GetPAT(ctx context.Context, hash string) (PersonalAccessToken, error) {
+	if err := fs.Fail(); err != nil {
+		return PersonalAccessToken{}, err
+	}
+	return fs.Store.GetPAT(ctx, hash)
+}
+
+func (fs *Failing) RevokePAT(ctx context.Context, hash string, now time.Time) error {
+	if err := fs.Fail(); err != nil {
+		return err
+	}
+	return fs.Store.RevokePAT(ctx, hash, now)
+}

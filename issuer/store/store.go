@@ -64,6 +64,7 @@ type Store interface {
 	SigningKeys
 	Secrets
 	AgentIdentities
+	PersonalAccessTokens
 
 	// DeleteExpired removes rows that can no longer matter at now (expired
 	// codes, sessions, long-dead families) and reports how many went.
@@ -385,4 +386,22 @@ type AgentIdentities interface {
 	// UseNonce records a one-time value until expiresAt; ErrAlreadyUsed if
 	// it was recorded before. Used for AgentAssertion replay protection.
 	UseNonce(ctx context.Context, nonce string, expiresAt time.Time) error
+}
+
+// PersonalAccessToken is an "at-…" token codex resolves through whoami (§9.1).
+type PersonalAccessToken struct {
+	Hash      string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	RevokedAt time.Time
+}
+
+// PersonalAccessTokens holds personal access tokens (hashed).
+type PersonalAccessTokens interface {
+	CreatePAT(ctx context.Context, p PersonalAccessToken) error
+	// GetPAT returns the token record whatever its state; callers check
+	// expiry and revocation.
+	GetPAT(ctx context.Context, hash string) (PersonalAccessToken, error)
+	RevokePAT(ctx context.Context, hash string, now time.Time) error
 }

@@ -26,6 +26,7 @@ type Store struct {
 	agents   map[string]store.AgentIdentity
 	tasks    map[string]store.AgentTask
 	nonces   map[string]time.Time
+	pats     map[string]store.PersonalAccessToken
 }
 
 // New returns an empty store.
@@ -36,7 +37,7 @@ func New() *Store {
 		refresh: map[string]store.RefreshToken{}, access: map[string]store.AccessTokenRecord{},
 		sessions: map[string]store.Session{}, secrets: map[string][]byte{},
 		agents: map[string]store.AgentIdentity{}, tasks: map[string]store.AgentTask{},
-		nonces: map[string]time.Time{},
+		nonces: map[string]time.Time{}, pats: map[string]store.PersonalAccessToken{},
 	}
 }
 
@@ -560,4 +561,38 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+func (s *Store) CreatePAT(ctx context.Context, p store.PersonalAccessToken) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.pats[p.Hash]; ok {
+		return store.ErrConflict
+	}
+	s.pats[p.Hash] = p
+	return nil
+}
+
+func (s *Store) GetPAT(ctx context.Context, hash string) (store.PersonalAccessToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pats[hash]
+	if !ok {
+		return p, store.ErrNotFound
+	}
+	return p, nil
+}
+
+func (s *Store) RevokePAT(ctx context.Context, hash string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.pats[hash]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if p.RevokedAt.IsZero() {
+		p.RevokedAt = now
+		s.pats[hash] = p
+	}
+	return nil
 }

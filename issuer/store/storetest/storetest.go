@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"SigningKeys", testKeys},
 		{"Secrets", testSecrets},
 		{"AgentIdentities", testAgents},
+		{"PersonalAccessTokens", testPATs},
 		{"GarbageCollection", testGC},
 		{"ConcurrentCodeConsume", testConcurrentCode},
 		{"ConcurrentDeviceClaim", testConcurrentDevice},
@@ -556,4 +557,26 @@ func testConcurrentKeys(t *testing.T, s store.Store) {
 	if len(keys) != 1 {
 		t.Fatalf("%d keys after a concurrent bootstrap, want 1", len(keys))
 	}
+}
+
+func testPATs(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	p := store.PersonalAccessToken{Hash: "h", UserID: "alice", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	must(t, s.CreatePAT(ctx, p))
+	wantErr(t, s.CreatePAT(ctx, p), store.ErrConflict)
+	got, err := s.GetPAT(ctx, "h")
+	must(t, err)
+	if got.UserID != "alice" || !got.ExpiresAt.Equal(p.ExpiresAt) || !got.RevokedAt.IsZero() {
+		t.Fatalf("pat = %+v", got)
+	}
+	must(t, s.RevokePAT(ctx, "h", t0.Add(time.Minute)))
+	must(t, s.RevokePAT(ctx, "h", t0.Add(2*time.Minute)))
+	got, err = s.GetPAT(ctx, "h")
+	must(t, err)
+	if !got.RevokedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("first revocation must win: %v", got.RevokedAt)
+	}
+	_, err = s.GetPAT(ctx, "nope")
+	wantErr(t, err, store.ErrNotFound)
+	wantErr(t, s.RevokePAT(ctx, "nope", t0), store.ErrNotFound)
 }
