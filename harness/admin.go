@@ -180,3 +180,17 @@ func (a *Admin) MintTokens(ctx context.Context, user, clientID string) (Tokens, 
 	err := a.call(ctx, http.MethodPost, "/tokens", map[string]string{"user": user, "client_id": clientID}, &out)
 	return Tokens{IDToken: out.IDToken, AccessToken: out.AccessToken, RefreshToken: out.RefreshToken, HasIDToken: true, HasRefreshToken: true}, err
 }
+
+// MintPAT creates a personal access token ("at-…") for user.
+func (a *Admin) MintPAT(ctx context.Context, user string) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	err := a.call(ctx, http.MethodPost, "/personal-access-tokens", map[string]string{"user": user}, &out)
+	return out.Token, err
+}
+
+// RevokePAT revokes a personal access token.
+func (a *Admin) RevokePAT(ctx context.Context, token string) error {
+	return a.call(ctx, http.MethodPost, "/personal-access-tokens/revoke", map[string]string{"token": token}, nil)
+}

@@ -25,11 +25,12 @@ const (
 	ProfileAgentIdentity = "agent-identity"
 	ProfileValidate      = "validate"
 	ProfileCodexCLI      = "codex-cli"
+	ProfilePAT           = "pat"
 )
 
 // Profiles lists every profile, in report order.
 var Profiles = []string{ProfileCore, ProfileBrowser, ProfileExpiry, ProfileReuse, ProfileRevocation, ProfileResilience,
-	ProfileAgentIdentity, ProfileValidate, ProfileCodexCLI}
+	ProfileAgentIdentity, ProfileValidate, ProfilePAT, ProfileCodexCLI}
 
 // Requirement is one checkable statement of the contract. IDs are frozen:
 // never renumber or reuse one; retire it instead.
@@ -167,6 +168,13 @@ var Requirements = []Requirement{
 	{"CDX-VAL-010", SHOULD, ProfileValidate, "DESIGN errors", "Garbage tokens and assertions are refused with a 4xx, never a 5xx"},
 	{"CDX-VAL-011", SHOULD, ProfileValidate, "DESIGN keys", "Bearer tokens issued before a signing-key rotation still validate"},
 
+	// Personal access tokens (§9.1).
+	{"CDX-PAT-001", MUST, ProfilePAT, "§9.1", "whoami with a live personal access token answers 2xx JSON with string chatgpt_user_id, chatgpt_account_id and chatgpt_plan_type and a boolean chatgpt_account_is_fedramp"},
+	{"CDX-PAT-002", SHOULD, ProfilePAT, "§9.1", "whoami's email, when present, is a string"},
+	{"CDX-PAT-003", MUST, ProfilePAT, "§9.1", "whoami refuses an unknown token with a non-2xx status"},
+	{"CDX-PAT-004", SHOULD, ProfilePAT, "§9.1", "whoami refuses a revoked token, so codex stops loading it"},
+	{"CDX-PAT-005", SHOULD, ProfilePAT, "§9.1", "whoami's account matches the ChatGPT login of the same user (same chatgpt_account_id)"},
+
 	// The real codex CLI (the suite's oracle).
 	{"CDX-CLI-001", MUST, ProfileCodexCLI, "§4, §10", "The real codex 0.169.0 completes device login; auth.json holds mode chatgpt, three tokens, account_id and the issuer's provenance"},
 	{"CDX-CLI-002", MUST, ProfileCodexCLI, "§3, §10", "The real codex completes browser login through its loopback callback; auth.json holds three tokens and account_id"},
@@ -176,6 +184,7 @@ var Requirements = []Requirement{
 	{"CDX-CLI-006", SHOULD, ProfileCodexCLI, "§7", "`codex logout` deletes auth.json and the issuer refuses the logged-out refresh token"},
 	{"CDX-CLI-007", MUST, ProfileCodexCLI, "§10", "`codex login status` reports a ChatGPT login after device login"},
 	{"CDX-CLI-008", SHOULD, ProfileCodexCLI, "§3.1", "With port 1455 busy, codex's browser login falls back to 1457 and completes"},
+	{"CDX-CLI-010", MUST, ProfileCodexCLI, "§9.1", "`codex login --with-access-token` with a personal access token succeeds and `codex login status` reports it"},
 	{"CDX-CLI-009", MUST, ProfileCodexCLI, "§8", "With CODEX_ACCESS_TOKEN set to an agent identity, `codex login status` reports \"Logged in using access token\" and the issuer records the task registration"},
 }
 

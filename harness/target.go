@@ -39,6 +39,9 @@ const (
 	// inside its refresh window needs a short access-token lifetime: set
 	// through the admin API, or declared and waited for within --max-wait.
 	CapCodexRefresh Capability = "codex-refresh-window"
+	// CapPAT: a personal access token, minted through the admin API or
+	// given with --personal-access-token.
+	CapPAT Capability = "personal-access-token"
 )
 
 // Config says which issuer to test and how.
@@ -61,6 +64,8 @@ type Config struct {
 	ValidateURL, InternalSecret string
 	// AgentIdentity is an agent identity JWT minted by the deployment.
 	AgentIdentity string
+	// PersonalAccessToken is an "at-…" token of the deployment.
+	PersonalAccessToken string
 	// CodexBin is the real codex binary ("" disables the codex-cli profile).
 	CodexBin string
 	// BuiltinFaults are switched on in the built-in issuer (self-test).
@@ -250,6 +255,11 @@ func (t *Target) probe(ctx context.Context) error {
 		yes(CapAgentIdentity)
 	} else {
 		no(CapAgentIdentity, "needs --agent-identity FILE or the admin API to mint one")
+	}
+	if t.Admin != nil && has("pat-minting") || t.Cfg.PersonalAccessToken != "" {
+		yes(CapPAT)
+	} else {
+		no(CapPAT, "needs --personal-access-token FILE or the admin API to mint one")
 	}
 	if t.Cfg.ValidateURL != "" && t.Cfg.InternalSecret != "" {
 		yes(CapValidate)

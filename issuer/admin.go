@@ -38,6 +38,8 @@ func (s *Server) mountAdmin(r chi.Router) {
 	r.Post("/device/deny", s.adminDeviceDecide(false))
 	r.Post("/authorize", s.adminAuthorize)
 	r.Post("/tokens", s.adminMintTokens)
+	r.Post("/personal-access-tokens", s.adminMintPAT)
+	r.Post("/personal-access-tokens/revoke", s.adminRevokePAT)
 	r.Post("/keys/rotate", s.adminRotateKeys)
 	r.Get("/families", s.adminFamilies)
 	r.Post("/families/{id}/revoke", s.adminRevokeFamily)
@@ -98,7 +100,7 @@ func (s *Server) adminState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, adjustable := s.clock.(*clock.Adjustable)
-	caps := []string{"faults", "admin-approval", "headless-authorize", "key-rotation", "agent-identity-minting", "outage", "settings"}
+	caps := []string{"faults", "admin-approval", "headless-authorize", "key-rotation", "agent-identity-minting", "outage", "settings", "pat-minting"}
 	if adjustable {
 		caps = append(caps, "clock")
 	}

@@ -140,6 +140,7 @@ func (s *Server) Mount(r chi.Router) {
 	r.Get("/logout", s.handleLogoutPage)
 	r.Post("/logout", s.handleLogoutSubmit)
 	r.Get("/backend-api/wham/accounts/check", s.handleAccountsCheck)
+	r.Get("/api/accounts/v1/user-auth-credential/whoami", s.handleWhoami)
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	r.Get("/metrics", s.handleMetrics)

@@ -193,6 +193,18 @@ var _ = Describe("The real codex CLI", func() {
 			Expect(agents[a.RuntimeID]).NotTo(BeEmpty(), "the issuer recorded no task registration for %s", a.RuntimeID)
 		}
 	})
+	Requirement("CDX-CLI-010", needs(cli, harness.CapPAT), func(ctx SpecContext) {
+		d := codex()
+		res, err := d.PATLogin(ctx, pat(ctx))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.ExitCode).To(Equal(0), "%s", res)
+		a, err := d.ReadAuth()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(a.PersonalAccessToken).To(HavePrefix("at-"))
+		res, err = d.LoginStatus(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Output()).To(ContainSubstring("Logged in using personal access token"), "%s", res)
+	})
 	Requirement("CDX-CLI-008", needs(cli, harness.CapAuthorize), func(ctx SpecContext) {
 		d := codex()
 		var redirect string

@@ -48,6 +48,10 @@ const mintSynopsis = `Mints credentials through a running issuer's admin API.
 signs U in without any flow and prints an auth.json exactly as codex 0.169.0 writes it after a login
 (mode chatgpt, the three tokens, account_id, oauth_provenance pointing at URL, so codex refreshes there).
 
+  codexauth mint personal-access-token --issuer URL --admin-token T --user U
+
+prints an "at-…" token for  codex login --with-access-token  (CODEX_AUTHAPI_BASE_URL=URL/api/accounts).
+
   codexauth mint agent-identity --issuer URL --admin-token T --user U [--runtime-id ID]
 
 prints the agent identity JWT (RS256, kid, iss https://chatgpt.com/codex-backend/agent-identity,
@@ -73,6 +77,9 @@ func subcommand(args []string, name, want, synopsis string, stdout, stderr io.Wr
 func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "auth-json" {
 		return runMintAuthJSON(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "personal-access-token" {
+		return runMintPAT(ctx, args[1:], stdout, stderr)
 	}
 	if code, done := subcommand(args, "mint", "agent-identity", mintSynopsis, stdout, stderr); done {
 		return code
@@ -276,5 +283,30 @@ func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Write
 	out.LastRefresh = time.Now().UTC().Format(time.RFC3339Nano)
 	b, _ := json.MarshalIndent(out, "", "  ")
 	fmt.Fprintln(stdout, string(b))
+	return exitOK
+}
+
+func runMintPAT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("mint personal-access-token", mintSynopsis, stderr)
+	var a adminFlags
+	a.register(fs)
+	user := fs.String("user", "", "user the token belongs to")
+	if code, ok := parseOrHelp(fs, args, stderr, "mint"); !ok {
+		return code
+	}
+	if *user == "" {
+		fmt.Fprintln(stderr, "codexauth mint personal-access-token: --user is required")
+		return exitUsage
+	}
+	admin, ok := a.client(stderr, "mint")
+	if !ok {
+		return exitUsage
+	}
+	tok, err := admin.MintPAT(ctx, *user)
+	if err != nil {
+		fmt.Fprintf(stderr, "codexauth mint personal-access-token: %v\n", err)
+		return exitRuntime
+	}
+	fmt.Fprintln(stdout, tok)
 	return exitOK
 }

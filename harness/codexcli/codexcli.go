@@ -127,6 +127,7 @@ func (d *Driver) env() []string {
 		"TMPDIR=" + filepath.Dir(d.Home),
 		"CODEX_REFRESH_TOKEN_URL_OVERRIDE=" + d.Issuer + "/oauth/token",
 		"CODEX_REVOKE_TOKEN_URL_OVERRIDE=" + d.Issuer + "/oauth/revoke",
+		"CODEX_AUTHAPI_BASE_URL=" + d.Issuer + "/api/accounts",
 		"NO_PROXY=" + noProxy, "no_proxy=" + noProxy,
 		"BROWSER=/bin/true", "NO_COLOR=1", "TERM=dumb", "RUST_LOG=error",
 	}
@@ -140,12 +141,16 @@ func (d *Driver) env() []string {
 
 // Run executes codex with args.
 func (d *Driver) Run(ctx context.Context, args ...string) (Result, error) {
+	return d.runStdin(ctx, "", args...)
+}
+
+func (d *Driver) runStdin(ctx context.Context, stdin string, args ...string) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, d.Bin, args...)
 	cmd.Env = d.env()
 	cmd.Dir = filepath.Dir(d.Home)
-	cmd.Stdin = strings.NewReader("")
+	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -198,8 +203,9 @@ type AuthFile struct {
 			ClientID string `json:"client_id"`
 		} `json:"oauth_provenance"`
 	} `json:"tokens"`
-	LastRefresh   string `json:"last_refresh"`
-	AgentIdentity string `json:"agent_identity"`
+	LastRefresh         string `json:"last_refresh"`
+	AgentIdentity       string `json:"agent_identity"`
+	PersonalAccessToken string `json:"personal_access_token"`
 }
 
 // AuthPath is the auth.json path.
@@ -234,4 +240,11 @@ func (d *Driver) AgentLoginStatus(ctx context.Context, agentJWT string) (Result,
 		"CODEX_AGENT_IDENTITY_JWKS_BASE_URL="+d.Issuer+"/backend-api",
 		"CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL="+d.Issuer+"/api/accounts")
 	return d.Run(ctx, "-c", `chatgpt_base_url="`+d.Issuer+`/backend-api"`, "login", "status")
+}
+
+// PATLogin runs `codex login --with-access-token` with token on stdin
+// (personal access tokens, contract §9.1; CODEX_AUTHAPI_BASE_URL points at
+// the issuer).
+func (d *Driver) PATLogin(ctx context.Context, token string) (Result, error) {
+	return d.runStdin(ctx, token, "login", "--with-access-token")
 }

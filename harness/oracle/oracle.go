@@ -24,6 +24,7 @@ const (
 	FlowBrowserFallback = "browser-login-1455-busy"
 	FlowRefresh         = "refresh"
 	FlowAgentIdentity   = "agent-identity"
+	FlowPATLogin        = "pat-login"
 )
 
 // Outcome is what codex did.
@@ -122,6 +123,20 @@ func Run(ctx context.Context, bin, flow string, faults []string, grace time.Dura
 			out.Summary = "logged in using the agent identity"
 		} else {
 			out.Failed, out.Summary = true, "not logged in: "+lastLine(res.Output())
+		}
+	case FlowPATLogin:
+		tok, err := target.Admin.MintPAT(ctx, "alice")
+		if err != nil {
+			return out, err
+		}
+		res, err := d.PATLogin(ctx, tok)
+		if err != nil {
+			return out, err
+		}
+		if res.ExitCode == 0 {
+			out.Summary = "logged in with the personal access token"
+		} else {
+			out.Failed, out.Summary = true, "login failed: "+lastLine(res.Output())
 		}
 	default:
 		return out, fmt.Errorf("unknown flow %q", flow)

@@ -101,6 +101,9 @@ func init() {
 			Codex: "", Catches: []string{"CDX-REVOKE-002", "CDX-ERR-002"}},
 		{Name: RevokeUnknown400, Breaks: "revoking an unknown token answers 400", Contract: "RFC 7009 §2.2", Profiles: []string{revocation},
 			Codex: "", Catches: []string{"CDX-REVOKE-005"}},
+		// Personal access tokens (§9.1).
+		{Name: PATMissingField, Flow: "pat-login", Breaks: "whoami omits chatgpt_plan_type", Contract: "§9.1", Profiles: []string{"pat"},
+			Codex: "fails: \"failed to decode personal access token metadata\"", Catches: []string{"CDX-PAT-001"}},
 		// Agent identity and gateway validation (§8).
 		{Name: AgentIssWrong, Flow: "agent-identity", Breaks: "agent identities carry iss <issuer>/codex-backend/agent-identity", Contract: "§8.1", Profiles: []string{"agent-identity"},
 			Codex: "fails: \"failed to verify agent identity JWT\"", Catches: []string{"CDX-AGENT-003"}},

@@ -91,6 +91,7 @@ const (
 	ValidateAccountIgnored = "validate-account-ignored"
 	AssertionStaleAccepted = "assertion-stale-accepted"
 	AssertionTaskUnchecked = "assertion-task-unchecked"
+	PATMissingField        = "pat-missing-field"
 )
 
 var catalogue = map[string]Fault{}
