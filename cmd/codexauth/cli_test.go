@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -206,7 +207,7 @@ func TestConformCodexCLIByURL(t *testing.T) {
 	}
 	url := serve(t, "--admin-token", admin)
 	code, out := runCLI(t, "conform", "--issuer", url, "--admin-token", admin, "--codex-bin", codex, "--profile", "codex-cli", "--quiet", "--out", t.TempDir())
-	if code != 0 || !strings.Contains(out, "codex-cli        yes             9       0        0") {
+	if code != 0 || !regexp.MustCompile(`codex-cli\s+yes\s+\d+\s+0\s+0\s+0`).MatchString(out) {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
 }
