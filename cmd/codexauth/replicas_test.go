@@ -123,8 +123,28 @@ func both(ctx context.Context, a, b *proc, rt string) (*harness.Exchange, *harne
 func TestTwoReplicasOnePostgres(t *testing.T) {
 	db := storetest.FreshPostgres(t, storetest.PostgresDSN(t))
 	ctx := context.Background()
-	a := startServe(t, "127.0.0.1:0", "--store", db, "--admin-token", replicaAdmin)
-	b := startServe(t, "127.0.0.1:0", "--store", db, "--admin-token", replicaAdmin)
+	// Start both at once on the empty database: migrations run once and
+	// they end with one active signing key between them.
+	var a, b *proc
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		a = startServe(t, "127.0.0.1:0", "--store", db, "--admin-token", replicaAdmin)
+	}()
+	go func() {
+		defer wg.Done()
+		b = startServe(t, "127.0.0.1:0", "--store", db, "--admin-token", replicaAdmin)
+	}()
+	wg.Wait()
+	if a == nil || b == nil {
+		t.FailNow()
+	}
+	ja := harness.NewClient(a.url, "").Get(ctx, "/.well-known/jwks.json", nil)
+	jb := harness.NewClient(b.url, "").Get(ctx, "/.well-known/jwks.json", nil)
+	if ja.Status != 200 || string(ja.Body) != string(jb.Body) || strings.Count(string(ja.Body), `"kid"`) != 1 {
+		t.Fatalf("replicas started together disagree on signing keys:\n%s\n%s", ja.Body, jb.Body)
+	}
 
 	// With a grace window both replicas must hand out the very same child.
 	setGrace(t, ctx, 30*time.Second, a, b)
