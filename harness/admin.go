@@ -56,6 +56,9 @@ type AdminState struct {
 	Capabilities []string `json:"capabilities"`
 }
 
+// Issuer is the base URL the admin client talks to.
+func (a *Admin) Issuer() string { return a.c.Issuer }
+
 // State reads the issuer's state summary.
 func (a *Admin) State(ctx context.Context) (AdminState, error) {
 	var s AdminState

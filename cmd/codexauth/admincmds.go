@@ -30,6 +30,32 @@ func (a *adminFlags) client(stderr io.Writer, cmd string) (*harness.Admin, bool)
 	return harness.NewAdmin(strings.TrimRight(a.issuer, "/"), a.token), true
 }
 
+// adminCmd parses the flags of a command that drives a running issuer's
+// admin API: the shared --issuer/--admin-token, those define adds, and the
+// named required ones. It returns the admin client, or the exit code.
+func adminCmd(name, synopsis string, args []string, stderr io.Writer, define func(fs *flag.FlagSet), required map[string]*string) (*harness.Admin, int, bool) {
+	fs := newFlagSet(name, synopsis, stderr)
+	var a adminFlags
+	a.register(fs)
+	if define != nil {
+		define(fs)
+	}
+	if code, ok := parseOrHelp(fs, args, stderr, name); !ok {
+		return nil, code, false
+	}
+	for flagName, v := range required {
+		if *v == "" {
+			fmt.Fprintf(stderr, "codexauth %s: --%s is required\n", name, flagName)
+			return nil, exitUsage, false
+		}
+	}
+	admin, ok := a.client(stderr, name)
+	if !ok {
+		return nil, exitUsage, false
+	}
+	return admin, 0, true
+}
+
 func parseOrHelp(fs *flag.FlagSet, args []string, stderr io.Writer, name string) (int, bool) {
 	if err := parseFlags(fs, args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -84,29 +110,21 @@ func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, done := subcommand(args, "mint", "agent-identity", mintSynopsis, stdout, stderr); done {
 		return code
 	}
-	fs := newFlagSet("mint agent-identity", mintSynopsis, stderr)
-	var a adminFlags
-	a.register(fs)
-	user := fs.String("user", "", "user the identity acts for")
-	rid := fs.String("runtime-id", "", "agent runtime id (default: generated)")
-	if code, ok := parseOrHelp(fs, args[1:], stderr, "mint"); !ok {
+	var user, rid string
+	admin, code, ok := adminCmd("mint agent-identity", mintSynopsis, args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&user, "user", "", "user the identity acts for")
+		fs.StringVar(&rid, "runtime-id", "", "agent runtime id (default: generated)")
+	}, map[string]*string{"user": &user})
+	if !ok {
 		return code
 	}
-	if *user == "" {
-		fmt.Fprintln(stderr, "codexauth mint agent-identity: --user is required")
-		return exitUsage
-	}
-	admin, ok := a.client(stderr, "mint")
-	if !ok {
-		return exitUsage
-	}
-	jwt, err := admin.MintAgentIdentity(ctx, *user, *rid)
+	jwt, err := admin.MintAgentIdentity(ctx, user, rid)
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth mint: %v\n", err)
 		return exitRuntime
 	}
 	id, _ := harness.ParseAgentIdentity(jwt)
-	fmt.Fprintf(stderr, "agent identity %s for %s (revoke: codexauth revoke agent-identity --runtime-id %s)\n", id.RuntimeID, *user, id.RuntimeID)
+	fmt.Fprintf(stderr, "agent identity %s for %s (revoke: codexauth revoke agent-identity --runtime-id %s)\n", id.RuntimeID, user, id.RuntimeID)
 	fmt.Fprintln(stdout, jwt)
 	return exitOK
 }
@@ -119,26 +137,18 @@ func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if code, done := subcommand(args, "revoke", "agent-identity", revokeSynopsis, stdout, stderr); done {
 		return code
 	}
-	fs := newFlagSet("revoke agent-identity", revokeSynopsis, stderr)
-	var a adminFlags
-	a.register(fs)
-	rid := fs.String("runtime-id", "", "agent runtime id to revoke")
-	if code, ok := parseOrHelp(fs, args[1:], stderr, "revoke"); !ok {
+	var rid string
+	admin, code, ok := adminCmd("revoke agent-identity", revokeSynopsis, args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&rid, "runtime-id", "", "agent runtime id to revoke")
+	}, map[string]*string{"runtime-id": &rid})
+	if !ok {
 		return code
 	}
-	if *rid == "" {
-		fmt.Fprintln(stderr, "codexauth revoke agent-identity: --runtime-id is required")
-		return exitUsage
-	}
-	admin, ok := a.client(stderr, "revoke")
-	if !ok {
-		return exitUsage
-	}
-	if err := admin.RevokeAgentIdentity(ctx, *rid); err != nil {
+	if err := admin.RevokeAgentIdentity(ctx, rid); err != nil {
 		fmt.Fprintf(stderr, "codexauth revoke: %v\n", err)
 		return exitRuntime
 	}
-	fmt.Fprintf(stdout, "revoked agent identity %s\n", *rid)
+	fmt.Fprintf(stdout, "revoked agent identity %s\n", rid)
 	return exitOK
 }
 
@@ -153,15 +163,9 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if code, done := subcommand(args, "keys", "rotate", keysSynopsis, stdout, stderr); done {
 		return code
 	}
-	fs := newFlagSet("keys rotate", keysSynopsis, stderr)
-	var a adminFlags
-	a.register(fs)
-	if code, ok := parseOrHelp(fs, args[1:], stderr, "keys"); !ok {
-		return code
-	}
-	admin, ok := a.client(stderr, "keys")
+	admin, code, ok := adminCmd("keys rotate", keysSynopsis, args[1:], stderr, nil, nil)
 	if !ok {
-		return exitUsage
+		return code
 	}
 	kid, err := admin.RotateKeys(ctx)
 	if err != nil {
@@ -186,15 +190,9 @@ Write your own for other issuers: same stdin, print the redirect for authorize, 
 failure, exit 3 for an action you do not support.`
 
 func runApprove(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("approve", approveSynopsis, stderr)
-	var a adminFlags
-	a.register(fs)
-	if code, ok := parseOrHelp(fs, args, stderr, "approve"); !ok {
-		return code
-	}
-	admin, ok := a.client(stderr, "approve")
+	admin, code, ok := adminCmd("approve", approveSynopsis, args, stderr, nil, nil)
 	if !ok {
-		return exitUsage
+		return code
 	}
 	var in struct {
 		Action, UserCode, URL, User string
@@ -250,23 +248,16 @@ type authJSON struct {
 }
 
 func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("mint auth-json", mintSynopsis, stderr)
-	var a adminFlags
-	a.register(fs)
-	user := fs.String("user", "", "user to sign in")
-	clientID := fs.String("client-id", harness.CodexClientID, "client id (codex's by default)")
-	if code, ok := parseOrHelp(fs, args, stderr, "mint"); !ok {
+	var user, clientID, issuerURL string
+	admin, code, ok := adminCmd("mint auth-json", mintSynopsis, args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&user, "user", "", "user to sign in")
+		fs.StringVar(&clientID, "client-id", harness.CodexClientID, "client id (codex's by default)")
+	}, map[string]*string{"user": &user})
+	if !ok {
 		return code
 	}
-	if *user == "" {
-		fmt.Fprintln(stderr, "codexauth mint auth-json: --user is required")
-		return exitUsage
-	}
-	admin, ok := a.client(stderr, "mint")
-	if !ok {
-		return exitUsage
-	}
-	toks, err := admin.MintTokens(ctx, *user, *clientID)
+	issuerURL = admin.Issuer()
+	toks, err := admin.MintTokens(ctx, user, clientID)
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth mint auth-json: %v\n", err)
 		return exitRuntime
@@ -274,8 +265,8 @@ func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Write
 	var out authJSON
 	out.AuthMode = "chatgpt"
 	out.Tokens.IDToken, out.Tokens.AccessToken, out.Tokens.RefreshToken = toks.IDToken, toks.AccessToken, toks.RefreshToken
-	out.Tokens.OAuthProvenance.Issuer = strings.TrimRight(a.issuer, "/")
-	out.Tokens.OAuthProvenance.ClientID = *clientID
+	out.Tokens.OAuthProvenance.Issuer = issuerURL
+	out.Tokens.OAuthProvenance.ClientID = clientID
 	out.Tokens.LoginOwnerID = harness.NewState()
 	if info, err := harness.ParseIDToken(toks.IDToken); err == nil && info.AccountID != "" {
 		out.Tokens.AccountID = &info.AccountID
@@ -287,22 +278,14 @@ func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 func runMintPAT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("mint personal-access-token", mintSynopsis, stderr)
-	var a adminFlags
-	a.register(fs)
-	user := fs.String("user", "", "user the token belongs to")
-	if code, ok := parseOrHelp(fs, args, stderr, "mint"); !ok {
+	var user string
+	admin, code, ok := adminCmd("mint personal-access-token", mintSynopsis, args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&user, "user", "", "user the token belongs to")
+	}, map[string]*string{"user": &user})
+	if !ok {
 		return code
 	}
-	if *user == "" {
-		fmt.Fprintln(stderr, "codexauth mint personal-access-token: --user is required")
-		return exitUsage
-	}
-	admin, ok := a.client(stderr, "mint")
-	if !ok {
-		return exitUsage
-	}
-	tok, err := admin.MintPAT(ctx, *user)
+	tok, err := admin.MintPAT(ctx, user)
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth mint personal-access-token: %v\n", err)
 		return exitRuntime
