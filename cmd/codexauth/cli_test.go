@@ -48,7 +48,7 @@ func runCLI(t *testing.T, args ...string) (int, string) {
 // returns its URL.
 func serve(t *testing.T, args ...string) string {
 	t.Helper()
-	return startServe(t, "127.0.0.1:0", append([]string{"--store", "memory"}, args...)...).url
+	return startServe(t, "127.0.0.1:0", append([]string{"--store", "memory"}, args...)...).URL
 }
 
 const admin = "cli-test-admin-token-0123"

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,49 +16,25 @@ import (
 	"time"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/internal/testutil"
 	"github.com/codexauth/codexauth/issuer/store/storetest"
 )
 
-type proc struct {
-	cmd *exec.Cmd
-	url string
-}
+type proc = testutil.Serve
 
-// startServe runs `codexauth serve` and waits for its URL. addr may be
-// fixed so a restarted process keeps its URL (the issuer's identity).
+// startServe runs `codexauth serve`; addr may be fixed so a restarted
+// process keeps its URL (the issuer's identity).
 func startServe(t *testing.T, addr string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--log-level", "error"}, args...)...)
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if _, rest, ok := strings.Cut(sc.Text(), "issuer listening on "); ok {
-				found <- strings.Fields(rest)[0]
-			}
-		}
-	}()
-	select {
-	case p.url = <-found:
-	case <-time.After(30 * time.Second):
-		t.Fatal("serve did not start")
-	}
-	return p
+	return testutil.StartServe(t, bin, addr, args...)
 }
 
 func freePort(t *testing.T) string {
 	t.Helper()
 	p := startServe(t, "127.0.0.1:0", "--store", "memory")
-	addr := strings.TrimPrefix(p.url, "http://")
-	_ = p.cmd.Process.Kill()
-	_, _ = p.cmd.Process.Wait()
+	addr := strings.TrimPrefix(p.URL, "http://")
+	_ = p.Cmd.Process.Kill()
+	_, _ = p.Cmd.Process.Wait()
 	return addr
 }
 
@@ -68,7 +43,7 @@ const replicaAdmin = "replica-admin-token-0123"
 // login gets a fresh refresh token from p via the device flow (admin approval).
 func login(t *testing.T, ctx context.Context, p *proc) string {
 	t.Helper()
-	target := &harness.Target{Issuer: p.url, Client: harness.NewClient(p.url, ""), Admin: harness.NewAdmin(p.url, replicaAdmin)}
+	target := &harness.Target{Issuer: p.URL, Client: harness.NewClient(p.URL, ""), Admin: harness.NewAdmin(p.URL, replicaAdmin)}
 	target.Approver = harness.AdminApprover{Admin: target.Admin, User: "alice"}
 	toks, err := target.DeviceLogin(ctx)
 	if err != nil {
@@ -81,16 +56,16 @@ func setGrace(t *testing.T, ctx context.Context, grace time.Duration, ps ...*pro
 	t.Helper()
 	for _, p := range ps {
 		body := fmt.Sprintf(`{"reuse_grace_seconds":%g}`, grace.Seconds())
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, p.url+"/__admin/settings", strings.NewReader(body))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPut, p.URL+"/__admin/settings", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+replicaAdmin)
 		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
-			t.Fatalf("set grace on %s: %v", p.url, err)
+			t.Fatalf("set grace on %s: %v", p.URL, err)
 		}
 		res.Body.Close()
 		if res.StatusCode != 200 {
-			t.Fatalf("set grace on %s: %d", p.url, res.StatusCode)
+			t.Fatalf("set grace on %s: %d", p.URL, res.StatusCode)
 		}
 	}
 }
@@ -104,12 +79,12 @@ func both(ctx context.Context, a, b *proc, rt string) (*harness.Exchange, *harne
 	go func() {
 		defer wg.Done()
 		<-start
-		ea = harness.NewClient(a.url, "").Refresh(ctx, rt, "unauthorized_recovery")
+		ea = harness.NewClient(a.URL, "").Refresh(ctx, rt, "unauthorized_recovery")
 	}()
 	go func() {
 		defer wg.Done()
 		<-start
-		eb = harness.NewClient(b.url, "").Refresh(ctx, rt, "unauthorized_recovery")
+		eb = harness.NewClient(b.URL, "").Refresh(ctx, rt, "unauthorized_recovery")
 	}()
 	close(start)
 	wg.Wait()
@@ -140,8 +115,8 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	if a == nil || b == nil {
 		t.FailNow()
 	}
-	ja := harness.NewClient(a.url, "").Get(ctx, "/.well-known/jwks.json", nil)
-	jb := harness.NewClient(b.url, "").Get(ctx, "/.well-known/jwks.json", nil)
+	ja := harness.NewClient(a.URL, "").Get(ctx, "/.well-known/jwks.json", nil)
+	jb := harness.NewClient(b.URL, "").Get(ctx, "/.well-known/jwks.json", nil)
 	if ja.Status != 200 || string(ja.Body) != string(jb.Body) || strings.Count(string(ja.Body), `"kid"`) != 1 {
 		t.Fatalf("replicas started together disagree on signing keys:\n%s\n%s", ja.Body, jb.Body)
 	}
@@ -182,26 +157,26 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 		if wins != 1 {
 			t.Fatalf("round %d: %d replicas rotated the same token", i, wins)
 		}
-		if ex := harness.NewClient(b.url, "").Refresh(ctx, child, "forced"); ex.Status == 200 {
+		if ex := harness.NewClient(b.URL, "").Refresh(ctx, child, "forced"); ex.Status == 200 {
 			t.Fatalf("round %d: the winner's child survived reuse detection: %s", i, ex)
 		}
 	}
 
 	// A device code is exchanged once across both replicas.
 	for i := 0; i < 20; i++ {
-		c := harness.NewClient(a.url, "")
+		c := harness.NewClient(a.URL, "")
 		d, ex := c.RequestDeviceCode(ctx)
 		if ex.Status != 200 {
 			t.Fatal(ex)
 		}
-		if err := harness.NewAdmin(b.url, replicaAdmin).ApproveDevice(ctx, d.UserCode, "alice"); err != nil {
+		if err := harness.NewAdmin(b.URL, replicaAdmin).ApproveDevice(ctx, d.UserCode, "alice"); err != nil {
 			t.Fatal(err)
 		}
 		var pa, pb *harness.Exchange
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); pa = harness.NewClient(a.url, "").DevicePoll(ctx, d) }()
-		go func() { defer wg.Done(); pb = harness.NewClient(b.url, "").DevicePoll(ctx, d) }()
+		go func() { defer wg.Done(); pa = harness.NewClient(a.URL, "").DevicePoll(ctx, d) }()
+		go func() { defer wg.Done(); pb = harness.NewClient(b.URL, "").DevicePoll(ctx, d) }()
 		wg.Wait()
 		if (pa.Status == 200) == (pb.Status == 200) {
 			t.Fatalf("device code %d: replica answers %d and %d, want exactly one grant", i, pa.Status, pb.Status)
@@ -229,7 +204,7 @@ func crashUnderLoad(t *testing.T, store string) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			c := harness.NewClient(p.url, "")
+			c := harness.NewClient(p.URL, "")
 			c.HTTP.Timeout = 2 * time.Second
 			for !stop.Load() {
 				ex := c.Refresh(ctx, latest[i], "proactive_expiry")
@@ -244,10 +219,10 @@ func crashUnderLoad(t *testing.T, store string) {
 		}(i)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	_, _ = p.cmd.Process.Wait()
+	_, _ = p.Cmd.Process.Wait()
 	time.Sleep(200 * time.Millisecond)
 	stop.Store(true)
 	wg.Wait()
@@ -256,7 +231,7 @@ func crashUnderLoad(t *testing.T, store string) {
 		t.Fatalf("the load did not get going: %d rotations", rotations.Load())
 	}
 	p2 := startServe(t, addr, args...)
-	c := harness.NewClient(p2.url, "")
+	c := harness.NewClient(p2.URL, "")
 	for i, rt := range latest {
 		if ex := c.Refresh(ctx, rt, "proactive_expiry"); ex.Status != 200 {
 			t.Errorf("client %d: its latest refresh token was lost in the crash: %s", i, ex)
@@ -272,17 +247,12 @@ func TestCrashLosesNoRotationPostgres(t *testing.T) {
 	crashUnderLoad(t, storetest.FreshPostgres(t, storetest.PostgresDSN(t)))
 }
 
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
-
 // TestPostgresOutageIsTransient stops its own throwaway cluster under a
 // running issuer: refreshes get 503 temporarily_unavailable (never a token
 // error), /readyz turns unready, and everything recovers by itself when
 // PostgreSQL is back.
 func TestPostgresOutageIsTransient(t *testing.T) {
-	pg := exec.Command("bash", filepath.Join(repoRoot(), "scripts", "pg.sh"))
+	pg := exec.Command("bash", filepath.Join(testutil.RepoRoot(), "scripts", "pg.sh"))
 	out, _ := pg.StdoutPipe()
 	pg.Stderr = os.Stderr
 	if err := pg.Start(); err != nil {
@@ -303,7 +273,7 @@ func TestPostgresOutageIsTransient(t *testing.T) {
 	ctx := context.Background()
 	p := startServe(t, "127.0.0.1:0", "--store", dsn, "--admin-token", replicaAdmin)
 	rt := login(t, ctx, p)
-	c := harness.NewClient(p.url, "")
+	c := harness.NewClient(p.URL, "")
 	ready := func() int { return c.Get(ctx, "/readyz", nil).Status }
 	if ready() != 200 {
 		t.Fatal("not ready before the outage")

@@ -1,7 +1,6 @@
 package codexcli_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -12,18 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/codexauth/codexauth/harness/codexcli"
+	"github.com/codexauth/codexauth/internal/testutil"
 )
-
-func repoRoot(t *testing.T) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-}
 
 // codexBin installs the pinned codex through scripts/install-codex.sh (a
 // cache hit after the first time). A missing npm is a failure, not a skip:
@@ -35,53 +29,20 @@ func codexBin(t *testing.T) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	bin, err := codexcli.Install(ctx, repoRoot(t))
+	bin, err := codexcli.Install(ctx, testutil.RepoRoot())
 	if err != nil {
 		t.Fatalf("installing codex %s: %v", codexcli.Version, err)
 	}
 	return bin
 }
 
-// buildCodexauth compiles cmd/codexauth once per test binary.
-func buildCodexauth(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "codexauth")
-	cmd := exec.Command("go", "build", "-o", out, "./cmd/codexauth")
-	cmd.Dir = repoRoot(t)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
-	return out
-}
+func buildCodexauth(t *testing.T) string { return testutil.Build(t) }
 
-// serve starts `codexauth serve` on a free port and returns its URL.
+// serve starts `codexauth serve` on a free port with a SQLite store and
+// returns its URL.
 func serve(t *testing.T, bin string, args ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--store", "sqlite:" + filepath.Join(dir, "issuer.db")}, args...)...)
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
-	lines := bufio.NewScanner(stdout)
-	found := make(chan string, 1)
-	go func() {
-		for lines.Scan() {
-			if l := lines.Text(); strings.Contains(l, "issuer listening on ") {
-				f := strings.Fields(strings.SplitN(l, "issuer listening on ", 2)[1])
-				found <- f[0]
-			}
-		}
-	}()
-	select {
-	case u := <-found:
-		return u
-	case <-time.After(20 * time.Second):
-		t.Fatal("codexauth serve did not start")
-	}
-	return ""
+	return testutil.StartServe(t, bin, "127.0.0.1:0", append([]string{"--store", "sqlite:" + filepath.Join(t.TempDir(), "issuer.db")}, args...)...).URL
 }
 
 func jwtExp(t *testing.T, jwt string) int64 {
