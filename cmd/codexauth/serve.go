@@ -229,9 +229,17 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 	if len(f.faults) > 0 {
 		fmt.Fprintf(stdout, "WARNING: deliberate faults are on: %s\n", strings.Join(fset.Enabled(), ", "))
 	}
+	if adminToken != "" && !isLoopback(ln.Addr()) {
+		fmt.Fprintf(stdout, "WARNING: the admin API (users, clock, faults, tokens) listens on %s, beyond loopback: keep the admin token secret and the issuer behind TLS\n", ln.Addr())
+	}
 	fmt.Fprintln(stdout)
 	if fl, ok := stdout.(*os.File); ok {
 		_ = fl.Sync()
 	}
 	return srv, ln, cleanup, exitOK
+}
+
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
