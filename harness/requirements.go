@@ -185,6 +185,7 @@ var Requirements = []Requirement{
 	{"CDX-CLI-007", MUST, ProfileCodexCLI, "§10", "`codex login status` reports a ChatGPT login after device login"},
 	{"CDX-CLI-008", SHOULD, ProfileCodexCLI, "§3.1", "With port 1455 busy, codex's browser login falls back to 1457 and completes"},
 	{"CDX-CLI-010", MUST, ProfileCodexCLI, "§9.1", "`codex login --with-access-token` with a personal access token succeeds and `codex login status` reports it"},
+	{"CDX-CLI-011", SHOULD, ProfileCodexCLI, "§2.1, §3.9", "`codex app-server` (CODEX_APP_SERVER_LOGIN_ISSUER) completes a device login, which needs <chatgpt_base_url>/wham/accounts/check to answer the account with an https origin (served at the issuer's /backend-api, as the reference issuer does)"},
 	{"CDX-CLI-009", MUST, ProfileCodexCLI, "§8", "With CODEX_ACCESS_TOKEN set to an agent identity, `codex login status` reports \"Logged in using access token\" and the issuer records the task registration"},
 }
 

@@ -205,6 +205,16 @@ var _ = Describe("The real codex CLI", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(res.Output()).To(ContainSubstring("Logged in using personal access token"), "%s", res)
 	})
+	Requirement("CDX-CLI-011", needs(cli, harness.CapApprove), func(ctx SpecContext) {
+		d := codex()
+		res, err := d.AppServerDeviceLogin(ctx, approveWithTarget)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.VerificationURL).To(Equal(target.Issuer + "/codex/device"))
+		Expect(res.Success).To(BeTrue(), "account/login/completed reported failure: %s", res.Error)
+		a, err := d.ReadAuth()
+		Expect(err).NotTo(HaveOccurred())
+		expectTokens(a)
+	})
 	Requirement("CDX-CLI-008", needs(cli, harness.CapAuthorize), func(ctx SpecContext) {
 		d := codex()
 		var redirect string
