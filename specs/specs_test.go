@@ -2,7 +2,6 @@ package specs_test
 
 import (
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -35,7 +34,7 @@ func TestConformance(t *testing.T) {
 		BuiltinReuseGrace: 10 * time.Second,
 	}
 	if cmd := os.Getenv("CODEXAUTH_APPROVER_COMMAND"); cmd != "" {
-		cfg.ApproverCommand = strings.Fields(cmd)
+		cfg.ApproverCommand = []string{"sh", "-c", cmd}
 	}
 	if d, err := time.ParseDuration(os.Getenv("CODEXAUTH_MAX_WAIT")); err == nil {
 		cfg.MaxWait = d

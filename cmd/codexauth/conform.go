@@ -115,7 +115,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		cfg.ValidateURL = strings.TrimRight(f.issuer, "/") + "/internal/codex-auth/validate"
 	}
 	if f.approverCmd != "" {
-		cfg.ApproverCommand = strings.Fields(f.approverCmd)
+		cfg.ApproverCommand = []string{"sh", "-c", f.approverCmd} // quotes and pipes work as in a shell
 	}
 	if f.agentIdentity != "" {
 		b, err := os.ReadFile(f.agentIdentity)
