@@ -32,7 +32,7 @@ func Catalogue(specFile map[string]string) string {
 		if _, ok := counts[p]; !ok {
 			continue
 		}
-		fmt.Fprintf(&b, "\n## Profile `%s`\n\n| id | level | requirement | contract | spec |\n|---|---|---|---|---|\n", p)
+		fmt.Fprintf(&b, "\n## Profile `%s`\n\n| id | level | requirement | when violated | contract | spec |\n|---|---|---|---|---|---|\n", p)
 		for _, r := range Requirements {
 			if r.Profile != p {
 				continue
@@ -43,7 +43,8 @@ func Catalogue(specFile map[string]string) string {
 			} else {
 				file = "[" + file + "](../specs/" + file + ")"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.ID, r.Level, strings.ReplaceAll(r.Title, "|", "\\|"), r.Section, file)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.ID, r.Level, strings.ReplaceAll(r.Title, "|", "\\|"),
+				strings.ReplaceAll(Impact[r.ID], "|", "\\|"), r.Section, file)
 		}
 	}
 	return b.String()

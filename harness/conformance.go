@@ -75,6 +75,7 @@ type RequirementResult struct {
 	Profile  string `json:"profile"`
 	Section  string `json:"section"`
 	Title    string `json:"title"`
+	Impact   string `json:"impact,omitempty"`
 	State    State  `json:"state"`
 	Reason   string `json:"reason,omitempty"`
 	Waiver   string `json:"waiver,omitempty"`
@@ -124,6 +125,9 @@ func Evaluate(outcomes []Outcome, required []string, waivers []Waiver, strict bo
 	for _, o := range outcomes {
 		rr := RequirementResult{ID: o.ID, Level: o.Level, Profile: o.Profile, Section: o.Section, Title: o.Title,
 			State: o.State, Reason: strings.TrimSpace(o.Reason), Location: o.Location}
+		if o.State == Failed {
+			rr.Impact = Impact[o.ID]
+		}
 		if reason, ok := waived[o.ID]; ok && (o.State == Failed || o.State == NotRun) {
 			rr.Waiver, rr.State = reason, Waived
 			used[o.ID] = true
@@ -209,6 +213,9 @@ func (r Report) PrintSummary(w io.Writer) {
 		fmt.Fprintf(w, "\nFailed requirements:\n")
 		for _, rr := range failed {
 			fmt.Fprintf(w, "  %-16s %-6s %s\n  %16s        → %s\n", rr.ID, rr.Level, rr.Title, "", oneLine(rr.Reason))
+			if rr.Impact != "" {
+				fmt.Fprintf(w, "  %16s        impact: %s\n", "", rr.Impact)
+			}
 		}
 	}
 	if len(notRun) > 0 {

@@ -50,6 +50,14 @@ func TestRegistry(t *testing.T) {
 		if r.Section == "" || r.Title == "" {
 			t.Errorf("%s: needs a title and a contract section", r.ID)
 		}
+		if harness.Impact[r.ID] == "" {
+			t.Errorf("%s: says nothing of what its violation costs (harness/impact.go)", r.ID)
+		}
+	}
+	for id := range harness.Impact {
+		if _, ok := harness.Lookup(id); !ok {
+			t.Errorf("impact for %s, which is not a requirement", id)
+		}
 	}
 	for id := range files {
 		if _, ok := harness.Lookup(id); !ok {
