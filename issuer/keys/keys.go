@@ -85,6 +85,15 @@ func (m *Manager) newKey(now time.Time) (store.SigningKey, error) {
 // Init makes sure an active key exists (creating one if the store has
 // none) and loads the key set.
 func (m *Manager) Init(ctx context.Context) error {
+	rows, err := m.st.ListSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("list signing keys: %w", err)
+	}
+	for _, r := range rows {
+		if r.Active() {
+			return m.Reload(ctx) // the common restart: no key to generate
+		}
+	}
 	cand, err := m.newKey(m.clock.Now())
 	if err != nil {
 		return err
