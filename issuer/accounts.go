@@ -7,30 +7,21 @@ import (
 	"github.com/codexauth/codexauth/issuer/oauth"
 )
 
-// bearerUser verifies an access token of this issuer from the
-// Authorization header and returns its subject and account id.
-func (s *Server) bearerUser(r *http.Request) (sub, account string, err *oauth.Error) {
-	h := r.Header.Get("Authorization")
-	token, ok := strings.CutPrefix(h, "Bearer ")
+// bearerUser checks the access token of the Authorization header exactly
+// as the validate endpoint does, and returns its user and account.
+func (s *Server) bearerUser(r *http.Request) (user, account string, err *oauth.Error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || token == "" {
 		return "", "", oauth.New(http.StatusUnauthorized, oauth.CodeUnauthorized, "missing bearer access token")
 	}
-	claims, verr := s.verifyOwnJWT(r.Context(), token)
+	res, verr := s.validateBearer(r, token)
 	if verr != nil {
-		return "", "", oauth.New(http.StatusUnauthorized, oauth.CodeUnauthorized, "access token is not valid: %v", verr)
+		if verr.Status >= 500 {
+			return "", "", verr
+		}
+		return "", "", oauth.New(http.StatusUnauthorized, oauth.CodeUnauthorized, "%s", verr.Description)
 	}
-	jti, _ := claims["jti"].(string)
-	rec, gerr := s.store.GetAccessToken(r.Context(), jti)
-	if gerr != nil {
-		return "", "", oauth.New(http.StatusUnauthorized, oauth.CodeUnauthorized, "access token is not known")
-	}
-	if !rec.RevokedAt.IsZero() {
-		return "", "", oauth.New(http.StatusUnauthorized, oauth.CodeUnauthorized, "access token was revoked")
-	}
-	if auth, ok := claims[ClaimAuth].(map[string]any); ok {
-		account, _ = auth["chatgpt_account_id"].(string)
-	}
-	return rec.UserID, account, nil
+	return res.UserID, res.AccountID, nil
 }
 
 // handleAccountsCheck answers the workspace routing discovery that codex
