@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -58,11 +57,7 @@ func adminCmd(name, synopsis string, args []string, stderr io.Writer, define fun
 
 func parseOrHelp(fs *flag.FlagSet, args []string, stderr io.Writer, name string) (int, bool) {
 	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, false
-		}
-		fmt.Fprintf(stderr, "codexauth %s: %v\n", name, err)
-		return exitUsage, false
+		return flagFailure(stderr, name, err), false
 	}
 	return 0, true
 }

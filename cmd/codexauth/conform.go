@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -45,7 +44,8 @@ type conformFlags struct {
 	profiles, faults, dockerEnv                                         multiFlag
 	dockerImage, dockerPort, dockerCmd, dockerPath                      string
 	maxWait, accessTTL, reuseGrace                                      time.Duration
-	strict, quiet, noCodex                                              bool
+	strict, quiet, noCodex, list                                        bool
+	only                                                                multiFlag
 }
 
 func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -73,6 +73,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.codexBin, "codex-bin", "", "real codex binary for the codex-cli profile (default: CODEXAUTH_CODEX_BIN or the install cache)")
 	fs.BoolVar(&f.noCodex, "no-codex", false, "do not look for the real codex binary (codex-cli specs are then not run)")
 	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
+	fs.BoolVar(&f.list, "list", false, "list the requirements (id, level, profile, title) and exit")
+	fs.Var(&f.only, "only", "run only this requirement id (repeatable), e.g. --only CDX-REFRESH-006")
 	fs.BoolVar(&f.quiet, "quiet", false, "no per-spec progress lines")
 	fs.StringVar(&f.dockerImage, "docker-image", "", "start the issuer from this image (needs a Docker engine); {{issuer}} in --docker-env/--docker-cmd becomes its URL")
 	fs.StringVar(&f.dockerPort, "docker-port", "8765/tcp", "container port the image's issuer listens on")
@@ -82,11 +84,21 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.Var(&f.faults, "fault", "built-in target only: switch on a fault of the catalogue (self-test)")
 	fs.DurationVar(&f.reuseGrace, "builtin-reuse-grace", builtinGrace, "built-in target only: reuse grace window (with one, every reuse spec can run: the clock moves past it where needed; 0s tests the strict path)")
 	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
+		return flagFailure(stderr, "conform", err)
+	}
+	if f.list {
+		for _, r := range harness.Requirements {
+			if len(f.profiles) == 0 || slices.Contains(f.profiles, r.Profile) {
+				fmt.Fprintf(stdout, "%-16s %-6s %-15s %s\n", r.ID, r.Level, r.Profile, r.Title)
+			}
 		}
-		fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
-		return harness.ExitConfig
+		return exitOK
+	}
+	for _, id := range f.only {
+		if _, ok := harness.Lookup(id); !ok {
+			fmt.Fprintf(stderr, "codexauth conform: --only %q is not a requirement id (see --list)\n", id)
+			return harness.ExitConfig
+		}
 	}
 	for _, p := range f.profiles {
 		if !slices.Contains(harness.Profiles, p) {
@@ -184,10 +196,20 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	specs.UseTarget(target) // the suite closes it
 	suiteCfg, repCfg := GinkgoConfiguration()
 	suiteCfg.LabelFilter = specs.LabelFilter(f.profiles)
+	if len(f.only) > 0 {
+		ids := make([]string, len(f.only))
+		for i, id := range f.only {
+			ids[i] = "req:" + id
+		}
+		suiteCfg.LabelFilter = strings.Join(ids, " || ")
+	}
 	suiteCfg.Timeout = 30 * time.Minute
 	repCfg.NoColor, repCfg.Succinct, repCfg.SilenceSkips = true, true, true
 	formatter.ColorableStdOut = io.Discard // our own progress and summary replace Ginkgo's console output
 	total := countSelected(f.profiles)
+	if len(f.only) > 0 {
+		total = len(f.only)
+	}
 	if !f.quiet {
 		specs.SetProgress(stdout, total)
 	}

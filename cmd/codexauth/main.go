@@ -90,7 +90,10 @@ func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 // on the command line, then parses args. Command-line flags win.
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsageShown // the flag package already printed the error and the usage
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -119,6 +122,21 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	})
 	return errors.Join(errs...)
 }
+
+// flagFailure turns a parseFlags error into an exit code: 0 for --help, 2
+// otherwise (printing the error unless the flag package already did).
+func flagFailure(stderr io.Writer, name string, err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if !errors.Is(err, errUsageShown) {
+		fmt.Fprintf(stderr, "codexauth %s: %v\n", name, err)
+	}
+	return exitUsage
+}
+
+// errUsageShown reports a flag error the flag package has already printed.
+var errUsageShown = errors.New("invalid flags")
 
 // multiFlag is a repeatable string flag.
 type multiFlag []string

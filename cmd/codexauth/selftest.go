@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -60,11 +59,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	codexBin := fs.String("codex-bin", "", "real codex binary for the agreement check (default: CODEXAUTH_CODEX_BIN or the install cache)")
 	noOracle := fs.Bool("no-oracle", false, "skip the agreement check with the real codex CLI")
 	if err := parseFlags(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
-		return exitUsage
+		return flagFailure(stderr, "selftest", err)
 	}
 	self, err := os.Executable()
 	if err != nil {
