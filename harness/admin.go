@@ -197,3 +197,14 @@ func (a *Admin) MintPAT(ctx context.Context, user string) (string, error) {
 func (a *Admin) RevokePAT(ctx context.Context, token string) error {
 	return a.call(ctx, http.MethodPost, "/personal-access-tokens/revoke", map[string]string{"token": token}, nil)
 }
+
+// WorkloadAssertion mints a workload identity token for user and binds a
+// federation rule to the user; it returns the rule id and the token.
+func (a *Admin) WorkloadAssertion(ctx context.Context, user string) (rule, assertion string, err error) {
+	var out struct {
+		Rule      string `json:"federation_rule_id"`
+		Assertion string `json:"assertion"`
+	}
+	err = a.call(ctx, http.MethodPost, "/workload-assertions", map[string]string{"user": user}, &out)
+	return out.Rule, out.Assertion, err
+}

@@ -359,3 +359,12 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) *Exchange {
 }
 
 func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }
+
+// WorkloadExchange is E12 as 0.169.0 sends it (§9.2): form, no User-Agent.
+func (c *Client) WorkloadExchange(ctx context.Context, assertion, ruleID, wiContext string) *Exchange {
+	kv := []string{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion", assertion, "federation_rule_id", ruleID}
+	if wiContext != "" {
+		kv = append(kv, "workload_identity_context", wiContext)
+	}
+	return c.PostForm(ctx, "/oauth/token", kv...)
+}

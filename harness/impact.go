@@ -122,4 +122,11 @@ var Impact = map[string]string{
 	"CDX-CLI-009":     "codex cannot run under agent-identity auth.",
 	"CDX-CLI-010":     "Real codex users cannot use personal access tokens.",
 	"CDX-CLI-011":     "IDE integrations (codex app-server) cannot complete a login.",
+	"CDX-CLI-012":     "Workloads cannot run codex under federated identity.",
+	"CDX-WIF-001":     "codex rejects the exchange: \"…returned an invalid response\".",
+	"CDX-WIF-002":     "codex rejects the exchange (expires_in above 3600).",
+	"CDX-WIF-003":     "codex rejects the exchange (opaque token or user mismatch).",
+	"CDX-WIF-004":     "codex rejects an empty plan type.",
+	"CDX-WIF-005":     "Any workload token is exchanged under any rule.",
+	"CDX-WIF-006":     "Workloads that pass a context cannot authenticate.",
 }

@@ -26,11 +26,12 @@ const (
 	ProfileValidate      = "validate"
 	ProfileCodexCLI      = "codex-cli"
 	ProfilePAT           = "pat"
+	ProfileWorkload      = "workload"
 )
 
 // Profiles lists every profile, in report order.
 var Profiles = []string{ProfileCore, ProfileBrowser, ProfileExpiry, ProfileReuse, ProfileRevocation, ProfileResilience,
-	ProfileAgentIdentity, ProfileValidate, ProfilePAT, ProfileCodexCLI}
+	ProfileAgentIdentity, ProfileValidate, ProfilePAT, ProfileWorkload, ProfileCodexCLI}
 
 // Requirement is one checkable statement of the contract. IDs are frozen:
 // never renumber or reuse one; retire it instead.
@@ -175,6 +176,14 @@ var Requirements = []Requirement{
 	{"CDX-PAT-004", SHOULD, ProfilePAT, "§9.1", "whoami refuses a revoked token, so codex stops loading it"},
 	{"CDX-PAT-005", SHOULD, ProfilePAT, "§9.1", "whoami's account matches the ChatGPT login of the same user (same chatgpt_account_id)"},
 
+	// Workload identity federation (§9.2).
+	{"CDX-WIF-001", MUST, ProfileWorkload, "§9.2", "The jwt-bearer exchange answers access_token, token_type bearer, issued_token_type access_token, expires_in, a non-empty scope, chatgpt_account_id, chatgpt_account_user_id and user_id"},
+	{"CDX-WIF-002", MUST, ProfileWorkload, "§9.2", "expires_in is above 0 and at most 3600 (codex rejected 7200)"},
+	{"CDX-WIF-003", MUST, ProfileWorkload, "§9.2", "The access token is a JWT whose auth.chatgpt_user_id equals the answer's user_id"},
+	{"CDX-WIF-004", SHOULD, ProfileWorkload, "§9.2", "chatgpt_plan_type, when present, is a non-empty string"},
+	{"CDX-WIF-005", SHOULD, ProfileWorkload, "§9.2", "An assertion presented under an unknown federation rule is refused with a 4xx"},
+	{"CDX-WIF-006", SHOULD, ProfileWorkload, "§9.2", "The optional workload_identity_context is accepted"},
+
 	// The real codex CLI (the suite's oracle).
 	{"CDX-CLI-001", MUST, ProfileCodexCLI, "§4, §10", "The real codex 0.169.0 completes device login; auth.json holds mode chatgpt, three tokens, account_id and the issuer's provenance"},
 	{"CDX-CLI-002", MUST, ProfileCodexCLI, "§3, §10", "The real codex completes browser login through its loopback callback; auth.json holds three tokens and account_id"},
@@ -186,6 +195,7 @@ var Requirements = []Requirement{
 	{"CDX-CLI-008", SHOULD, ProfileCodexCLI, "§3.1", "With port 1455 busy, codex's browser login falls back to 1457 and completes"},
 	{"CDX-CLI-010", MUST, ProfileCodexCLI, "§9.1", "`codex login --with-access-token` with a personal access token succeeds and `codex login status` reports it"},
 	{"CDX-CLI-011", SHOULD, ProfileCodexCLI, "§2.1, §3.9", "`codex app-server` (CODEX_APP_SERVER_LOGIN_ISSUER) completes a device login, which needs <chatgpt_base_url>/wham/accounts/check to answer the account with an https origin (served at the issuer's /backend-api, as the reference issuer does)"},
+	{"CDX-CLI-012", MUST, ProfileCodexCLI, "§9.2", "With OPENAI_FEDERATION_RULE_ID and OPENAI_IDENTITY_TOKEN_FILE, `codex login status` reports \"Logged in using workload identity\""},
 	{"CDX-CLI-009", MUST, ProfileCodexCLI, "§8", "With CODEX_ACCESS_TOKEN set to an agent identity, `codex login status` reports \"Logged in using access token\" and the issuer records the task registration"},
 }
 

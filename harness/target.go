@@ -42,6 +42,8 @@ const (
 	// CapPAT: a personal access token, minted through the admin API or
 	// given with --personal-access-token.
 	CapPAT Capability = "personal-access-token"
+	// CapWorkload: a workload identity token and its federation rule.
+	CapWorkload Capability = "workload-identity"
 )
 
 // Config says which issuer to test and how.
@@ -66,6 +68,9 @@ type Config struct {
 	AgentIdentity string
 	// PersonalAccessToken is an "at-…" token of the deployment.
 	PersonalAccessToken string
+	// WorkloadAssertion and FederationRuleID come from the deployment's
+	// workload identity provider.
+	WorkloadAssertion, FederationRuleID string
 	// CodexBin is the real codex binary ("" disables the codex-cli profile).
 	CodexBin string
 	// BuiltinFaults are switched on in the built-in issuer (self-test).
@@ -260,6 +265,11 @@ func (t *Target) probe(ctx context.Context) error {
 		yes(CapPAT)
 	} else {
 		no(CapPAT, "needs --personal-access-token FILE or the admin API to mint one")
+	}
+	if t.Admin != nil && has("workload-minting") || t.Cfg.WorkloadAssertion != "" && t.Cfg.FederationRuleID != "" {
+		yes(CapWorkload)
+	} else {
+		no(CapWorkload, "needs --workload-assertion FILE and --federation-rule-id, or the admin API to mint them")
 	}
 	if t.Cfg.ValidateURL != "" && t.Cfg.InternalSecret != "" {
 		yes(CapValidate)

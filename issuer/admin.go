@@ -39,6 +39,7 @@ func (s *Server) mountAdmin(r chi.Router) {
 	r.Post("/authorize", s.adminAuthorize)
 	r.Post("/tokens", s.adminMintTokens)
 	r.Post("/personal-access-tokens", s.adminMintPAT)
+	r.Post("/workload-assertions", s.adminWorkloadAssertion)
 	r.Post("/personal-access-tokens/revoke", s.adminRevokePAT)
 	r.Post("/keys/rotate", s.adminRotateKeys)
 	r.Get("/families", s.adminFamilies)
@@ -100,7 +101,7 @@ func (s *Server) adminState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, adjustable := s.clock.(*clock.Adjustable)
-	caps := []string{"faults", "admin-approval", "headless-authorize", "key-rotation", "agent-identity-minting", "outage", "settings", "pat-minting"}
+	caps := []string{"faults", "admin-approval", "headless-authorize", "key-rotation", "agent-identity-minting", "outage", "settings", "pat-minting", "workload-minting"}
 	if adjustable {
 		caps = append(caps, "clock")
 	}

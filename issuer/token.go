@@ -47,6 +47,8 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		resp, err = s.grantRefreshToken(r, p)
 	case GrantTokenExchange:
 		resp, err = s.grantTokenExchange(r, p)
+	case GrantJWTBearer:
+		resp, err = s.grantJWTBearer(r, p)
 	case "":
 		err = oauth.InvalidRequest("missing required parameter \"grant_type\"")
 	default:

@@ -30,6 +30,7 @@ type UserFixture struct {
 	ExtraAuthClaims             map[string]any       `json:"extra_auth_claims,omitempty"`
 	ExtraClaims                 map[string]any       `json:"extra_claims,omitempty"`
 	Disabled                    bool                 `json:"disabled,omitempty"`
+	FederationRules             []string             `json:"federation_rules,omitempty"`
 }
 
 // FixtureFile is the --users file format.
@@ -47,7 +48,7 @@ func (f UserFixture) ToUser() (store.User, error) {
 	u := store.User{ID: f.ID, Email: f.Email, Name: f.Name, AccountID: f.AccountID, ChatGPTUserID: f.ChatGPTUserID,
 		PlanType: f.PlanType, FedRAMP: f.FedRAMP, Organizations: f.Organizations, OrganizationID: f.OrganizationID,
 		ProjectID: f.ProjectID, IsOrgOwner: f.IsOrgOwner, Onboarded: f.CompletedPlatformOnboarding,
-		ExtraAuthClaims: f.ExtraAuthClaims, ExtraClaims: f.ExtraClaims, Disabled: f.Disabled}
+		ExtraAuthClaims: f.ExtraAuthClaims, ExtraClaims: f.ExtraClaims, Disabled: f.Disabled, FederationRules: f.FederationRules}
 	if u.Email == "" {
 		u.Email = f.ID + "@example.com"
 	}

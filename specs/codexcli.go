@@ -215,6 +215,12 @@ var _ = Describe("The real codex CLI", func() {
 		Expect(err).NotTo(HaveOccurred())
 		expectTokens(a)
 	})
+	Requirement("CDX-CLI-012", needs(cli, harness.CapWorkload), func(ctx SpecContext) {
+		rule, assertion := workload(ctx)
+		res, err := codex().WorkloadLoginStatus(ctx, guard, rule, assertion)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(res.Output()).To(ContainSubstring("Logged in using workload identity"), "%s", res)
+	})
 	Requirement("CDX-CLI-008", needs(cli, harness.CapAuthorize), func(ctx SpecContext) {
 		d := codex()
 		var redirect string

@@ -40,7 +40,7 @@ Examples:
 type conformFlags struct {
 	issuer, approver, approverCmd, adminToken, clientID, user, password string
 	junit, jsonOut, report, outDir, waivers, validateURL, secret        string
-	agentIdentity, codexBin, pat                                        string
+	agentIdentity, codexBin, pat, wifAssertion, wifRule                 string
 	profiles, faults, dockerEnv                                         multiFlag
 	dockerImage, dockerPort, dockerCmd, dockerPath                      string
 	maxWait, accessTTL, reuseGrace                                      time.Duration
@@ -68,6 +68,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.DurationVar(&f.accessTTL, "access-ttl", 0, "declare the target's access-token lifetime (lets exp-driven specs wait for real expiry)")
 	fs.StringVar(&f.validateURL, "validate-url", "", "the deployment's validate endpoint (default with --internal-secret: ISSUER/internal/codex-auth/validate)")
 	fs.StringVar(&f.secret, "internal-secret", "", "X-Internal-Secret for --validate-url")
+	fs.StringVar(&f.wifAssertion, "workload-assertion", "", "file with a workload identity token of the deployment's identity provider, for the workload profile")
+	fs.StringVar(&f.wifRule, "federation-rule-id", "", "federation rule that admits --workload-assertion")
 	fs.StringVar(&f.pat, "personal-access-token", "", "file with a personal access token (at-…) of the deployment, for the pat profile")
 	fs.StringVar(&f.agentIdentity, "agent-identity", "", "file with an agent identity JWT minted by the deployment (with its private key)")
 	fs.StringVar(&f.codexBin, "codex-bin", "", "real codex binary for the codex-cli profile (default: CODEXAUTH_CODEX_BIN or the install cache)")
@@ -136,6 +138,14 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return harness.ExitConfig
 		}
 		cfg.AgentIdentity = strings.TrimSpace(string(b))
+	}
+	if f.wifAssertion != "" {
+		b, err := os.ReadFile(f.wifAssertion)
+		if err != nil {
+			fmt.Fprintf(stderr, "codexauth conform: --workload-assertion: %v\n", err)
+			return harness.ExitConfig
+		}
+		cfg.WorkloadAssertion, cfg.FederationRuleID = strings.TrimSpace(string(b)), f.wifRule
 	}
 	if f.pat != "" {
 		b, err := os.ReadFile(f.pat)

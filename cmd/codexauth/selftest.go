@@ -90,7 +90,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fmt.Fprintf(stdout, "codexauth selftest: %d faults, %d at a time\n", len(catalogue), *parallel)
 
 	// (c) the fault-free issuer fails nothing, in every profile the faults use.
-	base := conformRun(ctx, self, tmp, "baseline", nil, []string{"core", "browser", "reuse", "revocation", "expiry", "resilience", "agent-identity", "validate", "pat"}, nil)
+	base := conformRun(ctx, self, tmp, "baseline", nil, []string{"core", "browser", "reuse", "revocation", "expiry", "resilience", "agent-identity", "validate", "pat", "workload"}, nil)
 	baseOK := base.Err == nil && base.ExitCode == 0 && len(base.Failed) == 0
 	fmt.Fprintf(stdout, "fault-free baseline: exit %d, %d failed %v\n", base.ExitCode, len(base.Failed), base.Failed)
 	if base.Err != nil {
@@ -286,7 +286,7 @@ func (a agreement) agrees() bool {
 // fault codex can observe, and compares its outcome with the suite's.
 func runOracle(ctx context.Context, bin, tmp string, results []faultResult, base faultResult, parallel int, stdout io.Writer) (bool, string) {
 	var rows []agreement
-	for _, flow := range []string{oracle.FlowDeviceLogin, oracle.FlowBrowserLogin, oracle.FlowBrowserFallback, oracle.FlowRefresh, oracle.FlowAgentIdentity, oracle.FlowPATLogin} {
+	for _, flow := range []string{oracle.FlowDeviceLogin, oracle.FlowBrowserLogin, oracle.FlowBrowserFallback, oracle.FlowRefresh, oracle.FlowAgentIdentity, oracle.FlowPATLogin, oracle.FlowWorkloadLogin} {
 		rows = append(rows, agreement{fault: "(none)", flow: flow, suiteFails: base.MustFailed})
 	}
 	for _, r := range results {

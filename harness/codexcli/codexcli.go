@@ -248,3 +248,30 @@ func (d *Driver) AgentLoginStatus(ctx context.Context, agentJWT string) (Result,
 func (d *Driver) PATLogin(ctx context.Context, token string) (Result, error) {
 	return d.runStdin(ctx, token, "login", "--with-access-token")
 }
+
+// WorkloadLoginStatus runs `codex login status` under workload identity
+// federation (contract §9.2): OPENAI_FEDERATION_RULE_ID and an absolute
+// OPENAI_IDENTITY_TOKEN_FILE. codex has no URL override for this exchange,
+// so auth.openai.com goes through the guard's TLS interception to the issuer.
+func (d *Driver) WorkloadLoginStatus(ctx context.Context, guard *Guard, ruleID, assertion string) (Result, error) {
+	if err := guard.Intercept("auth.openai.com", d.Issuer); err != nil {
+		return Result{}, err
+	}
+	dir := filepath.Dir(d.Home)
+	ca, err := guard.WriteCA(dir)
+	if err != nil {
+		return Result{}, err
+	}
+	tokenFile, err := filepath.Abs(filepath.Join(dir, "workload-identity.jwt"))
+	if err != nil {
+		return Result{}, err
+	}
+	if err := os.WriteFile(tokenFile, []byte(assertion), 0o600); err != nil {
+		return Result{}, err
+	}
+	saved := d.Env
+	defer func() { d.Env = saved }()
+	d.Env = append(append([]string(nil), d.Env...), "CODEX_CA_CERTIFICATE="+ca,
+		"OPENAI_FEDERATION_RULE_ID="+ruleID, "OPENAI_IDENTITY_TOKEN_FILE="+tokenFile)
+	return d.Run(ctx, "login", "status")
+}

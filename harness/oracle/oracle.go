@@ -25,6 +25,7 @@ const (
 	FlowRefresh         = "refresh"
 	FlowAgentIdentity   = "agent-identity"
 	FlowPATLogin        = "pat-login"
+	FlowWorkloadLogin   = "workload-login"
 )
 
 // Outcome is what codex did.
@@ -137,6 +138,20 @@ func Run(ctx context.Context, bin, flow string, faults []string, grace time.Dura
 			out.Summary = "logged in with the personal access token"
 		} else {
 			out.Failed, out.Summary = true, "login failed: "+lastLine(res.Output())
+		}
+	case FlowWorkloadLogin:
+		rule, assertion, err := target.Admin.WorkloadAssertion(ctx, "alice")
+		if err != nil {
+			return out, err
+		}
+		res, err := d.WorkloadLoginStatus(ctx, guard, rule, assertion)
+		if err != nil {
+			return out, err
+		}
+		if strings.Contains(res.Output(), "Logged in using workload identity") {
+			out.Summary = "logged in using workload identity"
+		} else {
+			out.Failed, out.Summary = true, "not logged in: "+lastLine(res.Output())
 		}
 	default:
 		return out, fmt.Errorf("unknown flow %q", flow)

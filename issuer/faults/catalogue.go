@@ -104,6 +104,11 @@ func init() {
 		// Personal access tokens (§9.1).
 		{Name: PATMissingField, Flow: "pat-login", Breaks: "whoami omits chatgpt_plan_type", Contract: "§9.1", Profiles: []string{"pat"},
 			Codex: "fails: \"failed to decode personal access token metadata\"", Catches: []string{"CDX-PAT-001"}},
+		// Workload identity federation (§9.2).
+		{Name: WorkloadTTLTooLong, Flow: "workload-login", Breaks: "the jwt-bearer exchange answers expires_in 7200", Contract: "§9.2", Profiles: []string{"workload"},
+			Codex: "rejects the exchange as an invalid response", Catches: []string{"CDX-WIF-002"}},
+		{Name: WorkloadOpaqueToken, Flow: "workload-login", Breaks: "the jwt-bearer exchange answers an opaque access token", Contract: "§9.2", Profiles: []string{"workload"},
+			Codex: "rejects the exchange as an invalid response", Catches: []string{"CDX-WIF-003"}},
 		// Agent identity and gateway validation (§8).
 		{Name: AgentIssWrong, Flow: "agent-identity", Breaks: "agent identities carry iss <issuer>/codex-backend/agent-identity", Contract: "§8.1", Profiles: []string{"agent-identity"},
 			Codex: "fails: \"failed to verify agent identity JWT\"", Catches: []string{"CDX-AGENT-003"}},

@@ -92,6 +92,8 @@ const (
 	AssertionStaleAccepted = "assertion-stale-accepted"
 	AssertionTaskUnchecked = "assertion-task-unchecked"
 	PATMissingField        = "pat-missing-field"
+	WorkloadTTLTooLong     = "workload-ttl-7200"
+	WorkloadOpaqueToken    = "workload-opaque-token"
 )
 
 var catalogue = map[string]Fault{}

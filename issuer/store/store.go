@@ -93,6 +93,9 @@ type User struct {
 	ExtraAuthClaims map[string]any `json:"extra_auth_claims,omitempty"`
 	ExtraClaims     map[string]any `json:"extra_claims,omitempty"`
 	Disabled        bool           `json:"disabled,omitempty"`
+	// FederationRules are the workload-identity federation rule ids that
+	// sign this user in (contract §9.2).
+	FederationRules []string `json:"federation_rules,omitempty"`
 }
 
 // Organization is one entry of the auth claim's organizations list.
