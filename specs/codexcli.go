@@ -70,6 +70,19 @@ func codexBrowserLogin(ctx SpecContext) codexcli.AuthFile {
 	return a
 }
 
+// codexRefresh waits (real time, when the target needs it), lets codex load
+// its auth with `codex features list` and returns auth.json afterwards.
+func codexRefresh(ctx SpecContext, d *codexcli.Driver, wait time.Duration) codexcli.AuthFile {
+	GinkgoHelper()
+	time.Sleep(wait)
+	res, err := d.FeaturesList(ctx)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(res.ExitCode).To(Equal(0), "%s", res)
+	a, err := d.ReadAuth()
+	Expect(err).NotTo(HaveOccurred())
+	return a
+}
+
 func expectTokens(a codexcli.AuthFile) {
 	GinkgoHelper()
 	Expect(a.AuthMode).To(Equal("chatgpt"))
@@ -136,12 +149,7 @@ var _ = Describe("The real codex CLI", func() {
 		wait := intoCodexWindow(ctx)
 		d := codex()
 		a := codexDeviceLogin(ctx, d)
-		time.Sleep(wait)
-		res, err := d.FeaturesList(ctx)
-		Expect(err).NotTo(HaveOccurred())
-		Expect(res.ExitCode).To(Equal(0), "%s", res)
-		b, err := d.ReadAuth()
-		Expect(err).NotTo(HaveOccurred())
+		b := codexRefresh(ctx, d, wait)
 		Expect(b.Tokens.RefreshToken).NotTo(Equal(a.Tokens.RefreshToken), "codex's refresh did not rotate the refresh token in auth.json (refresh refused or not rotated)")
 		Expect(b.Tokens.AccessToken).NotTo(Equal(a.Tokens.AccessToken), "codex kept its access token: the refresh failed")
 		Expect(b.LastRefresh).NotTo(Equal(a.LastRefresh), "last_refresh did not move")
@@ -153,12 +161,7 @@ var _ = Describe("The real codex CLI", func() {
 		a := codexDeviceLogin(ctx, d)
 		seen := []string{a.Tokens.RefreshToken}
 		for i := 0; i < 2; i++ {
-			time.Sleep(wait)
-			res, err := d.FeaturesList(ctx)
-			Expect(err).NotTo(HaveOccurred())
-			Expect(res.ExitCode).To(Equal(0), "%s", res)
-			b, err := d.ReadAuth()
-			Expect(err).NotTo(HaveOccurred())
+			b := codexRefresh(ctx, d, wait)
 			Expect(seen).NotTo(ContainElement(b.Tokens.RefreshToken), "refresh %d did not give codex a new refresh token", i+1)
 			seen = append(seen, b.Tokens.RefreshToken)
 		}

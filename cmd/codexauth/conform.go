@@ -131,30 +131,27 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if f.approverCmd != "" {
 		cfg.ApproverCommand = []string{"sh", "-c", f.approverCmd} // quotes and pipes work as in a shell
 	}
-	if f.agentIdentity != "" {
-		b, err := os.ReadFile(f.agentIdentity)
+	// Credentials of the deployment come from files (never from flags,
+	// which would put them in the process list).
+	for _, c := range []struct {
+		flag, path string
+		dst        *string
+	}{
+		{"agent-identity", f.agentIdentity, &cfg.AgentIdentity},
+		{"workload-assertion", f.wifAssertion, &cfg.WorkloadAssertion},
+		{"personal-access-token", f.pat, &cfg.PersonalAccessToken},
+	} {
+		if c.path == "" {
+			continue
+		}
+		b, err := os.ReadFile(c.path)
 		if err != nil {
-			fmt.Fprintf(stderr, "codexauth conform: --agent-identity: %v\n", err)
+			fmt.Fprintf(stderr, "codexauth conform: --%s: %v\n", c.flag, err)
 			return harness.ExitConfig
 		}
-		cfg.AgentIdentity = strings.TrimSpace(string(b))
+		*c.dst = strings.TrimSpace(string(b))
 	}
-	if f.wifAssertion != "" {
-		b, err := os.ReadFile(f.wifAssertion)
-		if err != nil {
-			fmt.Fprintf(stderr, "codexauth conform: --workload-assertion: %v\n", err)
-			return harness.ExitConfig
-		}
-		cfg.WorkloadAssertion, cfg.FederationRuleID = strings.TrimSpace(string(b)), f.wifRule
-	}
-	if f.pat != "" {
-		b, err := os.ReadFile(f.pat)
-		if err != nil {
-			fmt.Fprintf(stderr, "codexauth conform: --personal-access-token: %v\n", err)
-			return harness.ExitConfig
-		}
-		cfg.PersonalAccessToken = strings.TrimSpace(string(b))
-	}
+	cfg.FederationRuleID = f.wifRule
 	if !f.noCodex {
 		if bin, err := codexcli.Find(f.codexBin); err == nil {
 			cfg.CodexBin = bin

@@ -45,6 +45,22 @@ func serve(t *testing.T, bin string, args ...string) string {
 	return testutil.StartServe(t, bin, "127.0.0.1:0", append([]string{"--store", "sqlite:" + filepath.Join(t.TempDir(), "issuer.db")}, args...)...).URL
 }
 
+// driver prepares codex against issuerURL behind a guard proxy that is
+// closed when the test ends.
+func driver(t *testing.T, codex, issuerURL string) *codexcli.Driver {
+	t.Helper()
+	guard, err := codexcli.StartGuard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { guard.Close() })
+	d, err := codexcli.New(codex, issuerURL, t.TempDir(), guard.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 func jwtExp(t *testing.T, jwt string) int64 {
 	parts := strings.Split(jwt, ".")
 	if len(parts) < 3 {
@@ -80,15 +96,7 @@ func refreshStatus(t *testing.T, issuer, rt string) (int, string) {
 func TestRealCodexDeviceLoginRefreshLogout(t *testing.T) {
 	codex := codexBin(t)
 	issuerURL := serve(t, buildCodexauth(t), "--auto-approve", "alice", "--access-ttl", "240s", "--allow-short-access-ttl", "--device-interval", "1")
-	guard, err := codexcli.StartGuard()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer guard.Close()
-	d, err := codexcli.New(codex, issuerURL, t.TempDir(), guard.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := driver(t, codex, issuerURL)
 	ctx := context.Background()
 
 	res, err := d.DeviceLogin(ctx)
@@ -144,12 +152,7 @@ func TestRealCodexDeviceLoginRefreshLogout(t *testing.T) {
 func TestRealCodexLogoutRevokesFamily(t *testing.T) {
 	codex := codexBin(t)
 	issuerURL := serve(t, buildCodexauth(t), "--auto-approve", "bob", "--device-interval", "1")
-	guard, err := codexcli.StartGuard()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer guard.Close()
-	d, _ := codexcli.New(codex, issuerURL, t.TempDir(), guard.URL())
+	d := driver(t, codex, issuerURL)
 	ctx := context.Background()
 	if res, err := d.DeviceLogin(ctx); err != nil || res.ExitCode != 0 {
 		t.Fatalf("login: %v\n%s", err, res)
@@ -196,12 +199,7 @@ func realCodexAgentIdentity(t *testing.T, bin string, extra []string) {
 	codex := codexBin(t)
 	const token = "agent-test-admin-token-01"
 	issuerURL := serve(t, bin, append([]string{"--admin-token", token}, extra...)...)
-	guard, err := codexcli.StartGuard()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer guard.Close()
-	d, _ := codexcli.New(codex, issuerURL, t.TempDir(), guard.URL())
+	d := driver(t, codex, issuerURL)
 	ctx := context.Background()
 	out := runBin(t, bin, "mint", "agent-identity", "--issuer", issuerURL, "--admin-token", token, "--user", "alice", "--runtime-id", "rt-e2e")
 	lines := strings.Split(out, "\n")
@@ -255,12 +253,7 @@ func TestRealCodexAcceptsMintedAuthJSON(t *testing.T) {
 	bin := buildCodexauth(t)
 	const token = "authjson-admin-token-0123"
 	issuerURL := serve(t, bin, "--admin-token", token, "--access-ttl", "240s", "--allow-short-access-ttl")
-	guard, err := codexcli.StartGuard()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer guard.Close()
-	d, _ := codexcli.New(codex, issuerURL, t.TempDir(), guard.URL())
+	d := driver(t, codex, issuerURL)
 	out := runBin(t, bin, "mint", "auth-json", "--issuer", issuerURL, "--admin-token", token, "--user", "bob")
 	if err := os.WriteFile(d.AuthPath(), []byte(out), 0o600); err != nil {
 		t.Fatal(err)
