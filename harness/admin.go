@@ -7,19 +7,21 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 // Admin talks to the reference issuer's /__admin API (or any issuer that
 // implements it): the capabilities that turn exp-driven and fault specs
 // from waits into milliseconds.
 type Admin struct {
-	c     *Client
+	c     *wire.Client
 	token string
 }
 
 // NewAdmin returns an admin client for issuer.
 func NewAdmin(issuer, token string) *Admin {
-	return &Admin{c: NewClient(issuer, ""), token: token}
+	return &Admin{c: wire.NewClient(issuer, ""), token: token}
 }
 
 func (a *Admin) call(ctx context.Context, method, path string, in, out any) error {
@@ -28,7 +30,7 @@ func (a *Admin) call(ctx context.Context, method, path string, in, out any) erro
 		b, _ := json.Marshal(in)
 		body = string(b)
 	}
-	ex := a.c.do(ctx, method, a.c.Issuer+"/__admin"+path, "application/json", body, map[string]string{"Authorization": "Bearer " + a.token})
+	ex := a.c.Do(ctx, method, a.c.Issuer+"/__admin"+path, "application/json", body, map[string]string{"Authorization": "Bearer " + a.token})
 	if ex.Err != nil {
 		return fmt.Errorf("admin %s %s: %w", method, path, ex.Err)
 	}
@@ -174,14 +176,14 @@ func (a *Admin) SetReuseGrace(ctx context.Context, d time.Duration) error {
 }
 
 // MintTokens signs user in without a flow and returns the token response.
-func (a *Admin) MintTokens(ctx context.Context, user, clientID string) (Tokens, error) {
+func (a *Admin) MintTokens(ctx context.Context, user, clientID string) (wire.Tokens, error) {
 	var out struct {
 		IDToken      string `json:"id_token"`
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
 	}
 	err := a.call(ctx, http.MethodPost, "/tokens", map[string]string{"user": user, "client_id": clientID}, &out)
-	return Tokens{IDToken: out.IDToken, AccessToken: out.AccessToken, RefreshToken: out.RefreshToken, HasIDToken: true, HasRefreshToken: true}, err
+	return wire.Tokens{IDToken: out.IDToken, AccessToken: out.AccessToken, RefreshToken: out.RefreshToken, HasIDToken: true, HasRefreshToken: true}, err
 }
 
 // MintPAT creates a personal access token ("at-…") for user.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/codexauth/codexauth/harness/wire"
 	"github.com/codexauth/codexauth/issuer"
 	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/store/memory"
@@ -64,7 +65,7 @@ type Config struct {
 	AccessTTL time.Duration
 	// ValidateURL and InternalSecret reach a gateway validate endpoint.
 	ValidateURL, InternalSecret string
-	// AgentIdentity is an agent identity JWT minted by the deployment.
+	// wire.AgentIdentity is an agent identity JWT minted by the deployment.
 	AgentIdentity string
 	// PersonalAccessToken is an "at-…" token of the deployment.
 	PersonalAccessToken string
@@ -87,7 +88,7 @@ type Target struct {
 	Issuer   string
 	Name     string
 	Version  string
-	Client   *Client
+	Client   *wire.Client
 	Admin    *Admin
 	Approver Approver
 	caps     map[Capability]string // capability → "" if present, else why not
@@ -102,7 +103,7 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 		cfg.User = "alice"
 	}
 	if cfg.ClientID == "" {
-		cfg.ClientID = CodexClientID
+		cfg.ClientID = wire.CodexClientID
 	}
 	if cfg.MaxWait == 0 {
 		cfg.MaxWait = 10 * time.Second
@@ -127,7 +128,7 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 		t.Issuer = strings.TrimRight(cfg.Issuer, "/")
 		t.Name = t.Issuer
 	}
-	t.Client = NewClient(t.Issuer, t.Cfg.ClientID)
+	t.Client = wire.NewClient(t.Issuer, t.Cfg.ClientID)
 	if err := t.probe(ctx); err != nil {
 		t.Close()
 		return nil, err
@@ -156,9 +157,9 @@ func (t *Target) startBuiltin(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	token := "builtin-" + NewState()
+	token := "builtin-" + wire.NewState()
 	srv, err := issuer.New(ctx, issuer.Config{PublicURL: "http://" + ln.Addr().String(), Store: st, AdminToken: token,
-		InternalSecret: "builtin-secret-" + NewState(), DeviceInterval: 1, Faults: fs, GCInterval: -1,
+		InternalSecret: "builtin-secret-" + wire.NewState(), DeviceInterval: 1, Faults: fs, GCInterval: -1,
 		ReuseGrace: t.Cfg.BuiltinReuseGrace, Version: "builtin"})
 	if err != nil {
 		ln.Close()
@@ -306,75 +307,75 @@ const CodexWindow = 300 * time.Second
 
 // DeviceLogin runs the device flow to tokens: usercode, approval, polls
 // until granted, exchange.
-func (t *Target) DeviceLogin(ctx context.Context) (Tokens, error) {
+func (t *Target) DeviceLogin(ctx context.Context) (wire.Tokens, error) {
 	d, ex := t.Client.RequestDeviceCode(ctx)
 	if ex.Err != nil || ex.Status/100 != 2 || d.DeviceAuthID == "" || d.UserCode == "" {
-		return Tokens{}, fmt.Errorf("device code request: %s", ex)
+		return wire.Tokens{}, fmt.Errorf("device code request: %s", ex)
 	}
 	if err := t.Approver.ApproveDevice(ctx, d.UserCode, t.Issuer+"/codex/device"); err != nil {
-		return Tokens{}, fmt.Errorf("approve %s: %w", d.UserCode, err)
+		return wire.Tokens{}, fmt.Errorf("approve %s: %w", d.UserCode, err)
 	}
 	g, err := t.PollGrant(ctx, d, time.Minute)
 	if err != nil {
-		return Tokens{}, err
+		return wire.Tokens{}, err
 	}
 	ex = t.Client.ExchangeCode(ctx, g.AuthorizationCode, t.Client.DeviceCallback(), g.CodeVerifier)
 	if ex.Err != nil || ex.Status != 200 {
-		return Tokens{}, fmt.Errorf("device code exchange failed: %s", ex)
+		return wire.Tokens{}, fmt.Errorf("device code exchange failed: %s", ex)
 	}
-	return ParseTokens(ex)
+	return wire.ParseTokens(ex)
 }
 
 // PollGrant polls until the code is granted, failing on any answer codex
 // would not retry. Polls at most once a second (stricter than codex when
 // the interval is longer: the issuer must keep answering pending).
-func (t *Target) PollGrant(ctx context.Context, d DeviceCode, timeout time.Duration) (DeviceGrant, error) {
+func (t *Target) PollGrant(ctx context.Context, d wire.DeviceCode, timeout time.Duration) (wire.DeviceGrant, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		ex := t.Client.DevicePoll(ctx, d)
 		switch {
 		case ex.Err != nil:
-			return DeviceGrant{}, fmt.Errorf("poll: %v", ex.Err)
+			return wire.DeviceGrant{}, fmt.Errorf("poll: %v", ex.Err)
 		case ex.Status/100 == 2:
-			return ParseDeviceGrant(ex)
-		case !IsPending(ex.Status):
-			return DeviceGrant{}, fmt.Errorf("device auth failed with status %d: %s", ex.Status, ex)
+			return wire.ParseDeviceGrant(ex)
+		case !wire.IsPending(ex.Status):
+			return wire.DeviceGrant{}, fmt.Errorf("device auth failed with status %d: %s", ex.Status, ex)
 		}
 		if time.Now().After(deadline) {
-			return DeviceGrant{}, fmt.Errorf("still pending after %s", timeout)
+			return wire.DeviceGrant{}, fmt.Errorf("still pending after %s", timeout)
 		}
 		select {
 		case <-ctx.Done():
-			return DeviceGrant{}, ctx.Err()
+			return wire.DeviceGrant{}, ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
 
 // BrowserLogin runs authorize (through the approver) and the code exchange.
-func (t *Target) BrowserLogin(ctx context.Context, redirectURI string) (Tokens, error) {
-	p := NewPKCE()
-	state := NewState()
+func (t *Target) BrowserLogin(ctx context.Context, redirectURI string) (wire.Tokens, error) {
+	p := wire.NewPKCE()
+	state := wire.NewState()
 	loc, err := t.Approver.Authorize(ctx, t.Client.AuthorizeURL(redirectURI, p, state), redirectURI)
 	if err != nil {
-		return Tokens{}, err
+		return wire.Tokens{}, err
 	}
-	cb, err := ParseCallback(loc, redirectURI)
+	cb, err := wire.ParseCallback(loc, redirectURI)
 	if err != nil {
-		return Tokens{}, err
+		return wire.Tokens{}, err
 	}
 	if cb.Error != "" || cb.Code == "" {
-		return Tokens{}, fmt.Errorf("authorize answered error=%q %q", cb.Error, cb.ErrDesc)
+		return wire.Tokens{}, fmt.Errorf("authorize answered error=%q %q", cb.Error, cb.ErrDesc)
 	}
 	ex := t.Client.ExchangeCode(ctx, cb.Code, redirectURI, p.Verifier)
 	if ex.Err != nil || ex.Status != 200 {
-		return Tokens{}, fmt.Errorf("code exchange failed: %s", ex)
+		return wire.Tokens{}, fmt.Errorf("code exchange failed: %s", ex)
 	}
-	return ParseTokens(ex)
+	return wire.ParseTokens(ex)
 }
 
 // Login gets fresh tokens by the device flow.
-func (t *Target) Login(ctx context.Context) (Tokens, error) { return t.DeviceLogin(ctx) }
+func (t *Target) Login(ctx context.Context) (wire.Tokens, error) { return t.DeviceLogin(ctx) }
 
 // IssuerNow is the target's current time: its clock when the admin API
 // reports it, else ours.
@@ -413,7 +414,7 @@ func (t *Target) Advance(ctx context.Context, d time.Duration) error {
 // IntoRefreshWindow moves time until the access token expires within
 // codex's 300 s window (200 s left, or 5 s short of expiry).
 func (t *Target) IntoRefreshWindow(ctx context.Context, accessToken string) error {
-	exp, err := AccessExp(accessToken)
+	exp, err := wire.AccessExp(accessToken)
 	if err != nil {
 		return err
 	}

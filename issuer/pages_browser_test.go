@@ -16,7 +16,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 	"github.com/codexauth/codexauth/issuer"
 )
 
@@ -95,7 +95,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // then gets its grant. Denial works the same way.
 func TestDevicePageInBrowser(t *testing.T) {
 	e := start(t, nil)
-	c := harness.NewClient(e.url, "")
+	c := wire.NewClient(e.url, "")
 	ctx := browser(t)
 	for i, action := range []string{"approve", "deny"} {
 		d, ex := c.RequestDeviceCode(context.Background())
@@ -137,7 +137,7 @@ func TestDevicePageInBrowser(t *testing.T) {
 				t.Fatalf("after approving: page %q, poll %s", result, poll)
 			}
 		case "deny":
-			if !strings.Contains(result, "denied") || poll.Status != 400 || harness.ErrorCode(poll.Body) != "access_denied" {
+			if !strings.Contains(result, "denied") || poll.Status != 400 || wire.ErrorCode(poll.Body) != "access_denied" {
 				t.Fatalf("after denying: page %q, poll %s", result, poll)
 			}
 		}
@@ -163,8 +163,8 @@ func TestLoginPageThenAuthorizeInBrowser(t *testing.T) {
 	defer cb.Close()
 	redirect := cb.URL + "/auth/callback"
 	e := start(t, func(c *issuer.Config) { c.RedirectURIs = []string{redirect} })
-	p := harness.NewPKCE()
-	authURL := harness.NewClient(e.url, "").AuthorizeURL(redirect, p, "state-xyz")
+	p := wire.NewPKCE()
+	authURL := wire.NewClient(e.url, "").AuthorizeURL(redirect, p, "state-xyz")
 	ctx := browser(t)
 	err := steps(ctx,
 		chromedp.Navigate(authURL),
@@ -184,12 +184,12 @@ func TestLoginPageThenAuthorizeInBrowser(t *testing.T) {
 	if h1 != "callback received" || got.Get("state") != "state-xyz" || got.Get("code") == "" {
 		t.Fatalf("callback: %q %v", h1, got)
 	}
-	ex := harness.NewClient(e.url, "").ExchangeCode(context.Background(), got.Get("code"), redirect, p.Verifier)
-	toks, err := harness.ParseTokens(ex)
+	ex := wire.NewClient(e.url, "").ExchangeCode(context.Background(), got.Get("code"), redirect, p.Verifier)
+	toks, err := wire.ParseTokens(ex)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info, _ := harness.ParseIDToken(toks.IDToken); info.AccountID != "acct_bob" {
+	if info, _ := wire.ParseIDToken(toks.IDToken); info.AccountID != "acct_bob" {
 		t.Fatalf("signed in as %q, want bob", info.AccountID)
 	}
 }

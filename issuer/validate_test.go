@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 	"github.com/codexauth/codexauth/issuer"
 	"github.com/codexauth/codexauth/issuer/store/memory"
 )
@@ -27,22 +27,22 @@ func (e *env) validate(sec string, body map[string]string) resp {
 	return e.do("POST", "/internal/codex-auth/validate", "application/json", string(b), hdr...)
 }
 
-func (e *env) mintAgent(user string) harness.AgentIdentity {
+func (e *env) mintAgent(user string) wire.AgentIdentity {
 	e.t.Helper()
 	r := e.admin("POST", "/agent-identities", map[string]string{"user": user})
-	a, err := harness.ParseAgentIdentity(r.str("jwt"))
+	a, err := wire.ParseAgentIdentity(r.str("jwt"))
 	if err != nil || a.KeyErr != nil {
 		e.t.Fatalf("mint: %v %v %s", err, a.KeyErr, r.body)
 	}
 	return a
 }
 
-func (e *env) task(a harness.AgentIdentity) string {
+func (e *env) task(a wire.AgentIdentity) string {
 	e.t.Helper()
-	ts := harness.Timestamp(e.srv.Clock().Now())
-	c := harness.NewClient(e.url, "")
+	ts := wire.Timestamp(e.srv.Clock().Now())
+	c := wire.NewClient(e.url, "")
 	ex := c.RegisterTask(context.Background(), a, ts, nil)
-	id, err := harness.TaskID(ex)
+	id, err := wire.TaskID(ex)
 	if err != nil {
 		e.t.Fatalf("register task: %v", err)
 	}
@@ -51,14 +51,14 @@ func (e *env) task(a harness.AgentIdentity) string {
 
 func TestValidateRefusesWithDocumentedReasons(t *testing.T) {
 	e := start(t, func(c *issuer.Config) { c.InternalSecret = secret })
-	now := func() string { return harness.Timestamp(e.srv.Clock().Now()) }
+	now := func() string { return wire.Timestamp(e.srv.Clock().Now()) }
 	login := e.browserLogin("alice")
 	alice := e.mintAgent("alice")
 	bob := e.mintAgent("bob")
 	aliceTask, bobTask := e.task(alice), e.task(bob)
 	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
 
-	fresh := harness.Assertion(alice.RuntimeID, aliceTask, now(), alice.Key)
+	fresh := wire.Assertion(alice.RuntimeID, aliceTask, now(), alice.Key)
 	if r := e.validate(secret, map[string]string{"scheme": "agent_assertion", "assertion": fresh}); r.status != 200 || r.str("user_id") != "alice" {
 		t.Fatalf("fresh assertion: %d %s", r.status, r.body)
 	}
@@ -72,10 +72,10 @@ func TestValidateRefusesWithDocumentedReasons(t *testing.T) {
 		code         string
 	}{
 		{"replayed assertion", secret, map[string]string{"scheme": "agent_assertion", "assertion": fresh}, "replayed"},
-		{"stale assertion", secret, map[string]string{"scheme": "agent_assertion", "assertion": harness.Assertion(alice.RuntimeID, aliceTask, harness.Timestamp(e.srv.Clock().Now().Add(-6*time.Minute)), alice.Key)}, "assertion_stale"},
-		{"forged assertion", secret, map[string]string{"scheme": "agent_assertion", "assertion": harness.Assertion(alice.RuntimeID, aliceTask, now(), stranger)}, "invalid_signature"},
-		{"another agent's task", secret, map[string]string{"scheme": "agent_assertion", "assertion": harness.Assertion(alice.RuntimeID, bobTask, now(), alice.Key)}, "task_agent_mismatch"},
-		{"unknown task", secret, map[string]string{"scheme": "agent_assertion", "assertion": harness.Assertion(alice.RuntimeID, "task_nope", now(), alice.Key)}, "unknown_task"},
+		{"stale assertion", secret, map[string]string{"scheme": "agent_assertion", "assertion": wire.Assertion(alice.RuntimeID, aliceTask, wire.Timestamp(e.srv.Clock().Now().Add(-6*time.Minute)), alice.Key)}, "assertion_stale"},
+		{"forged assertion", secret, map[string]string{"scheme": "agent_assertion", "assertion": wire.Assertion(alice.RuntimeID, aliceTask, now(), stranger)}, "invalid_signature"},
+		{"another agent's task", secret, map[string]string{"scheme": "agent_assertion", "assertion": wire.Assertion(alice.RuntimeID, bobTask, now(), alice.Key)}, "task_agent_mismatch"},
+		{"unknown task", secret, map[string]string{"scheme": "agent_assertion", "assertion": wire.Assertion(alice.RuntimeID, "task_nope", now(), alice.Key)}, "unknown_task"},
 		{"malformed assertion", secret, map[string]string{"scheme": "agent_assertion", "assertion": "!!"}, "malformed"},
 		{"bearer of a revoked family", secret, map[string]string{"scheme": "bearer", "token": login.str("access_token")}, "token_revoked"},
 		{"garbage bearer", secret, map[string]string{"scheme": "bearer", "token": "x.y.z"}, "invalid_token"},
@@ -95,12 +95,12 @@ func TestValidateRefusesWithDocumentedReasons(t *testing.T) {
 		}
 	}
 	e.admin("POST", "/agent-identities/"+bob.RuntimeID+"/revoke", nil)
-	r := e.validate(secret, map[string]string{"scheme": "agent_assertion", "assertion": harness.Assertion(bob.RuntimeID, bobTask, now(), bob.Key)})
+	r := e.validate(secret, map[string]string{"scheme": "agent_assertion", "assertion": wire.Assertion(bob.RuntimeID, bobTask, now(), bob.Key)})
 	if r.status != 401 || r.str("error") != "agent_revoked" {
 		t.Errorf("revoked agent: %d %s", r.status, r.body)
 	}
 	e.admin("POST", "/outage", map[string]bool{"enabled": true})
-	r = e.validate(secret, map[string]string{"scheme": "agent_assertion", "assertion": harness.Assertion(alice.RuntimeID, aliceTask, now(), alice.Key)})
+	r = e.validate(secret, map[string]string{"scheme": "agent_assertion", "assertion": wire.Assertion(alice.RuntimeID, aliceTask, now(), alice.Key)})
 	if r.status != 503 {
 		t.Errorf("store outage: %d %s, want 503", r.status, r.body)
 	}
@@ -116,20 +116,20 @@ func TestValidateAbsentWithoutSecret(t *testing.T) {
 func TestTaskRegistration(t *testing.T) {
 	e := start(t, nil)
 	a := e.mintAgent("alice")
-	c := harness.NewClient(e.url, "")
+	c := wire.NewClient(e.url, "")
 	ctx := context.Background()
-	ts := harness.Timestamp(e.srv.Clock().Now())
+	ts := wire.Timestamp(e.srv.Clock().Now())
 	first := c.RegisterTask(ctx, a, ts, nil)
 	again := c.RegisterTask(ctx, a, ts, nil)
-	id1, _ := harness.TaskID(first)
-	id2, _ := harness.TaskID(again)
+	id1, _ := wire.TaskID(first)
+	id2, _ := wire.TaskID(again)
 	if id1 == "" || id1 != id2 {
 		t.Fatalf("repeated registration must return the same task: %s / %s", first, again)
 	}
 	_, other, _ := ed25519.GenerateKey(rand.Reader)
-	for name, ex := range map[string]*harness.Exchange{
-		"bad signature":   c.RegisterTask(ctx, a, harness.Timestamp(e.srv.Clock().Now().Add(time.Second)), other),
-		"stale timestamp": c.RegisterTask(ctx, a, harness.Timestamp(e.srv.Clock().Now().Add(-10*time.Minute)), nil),
+	for name, ex := range map[string]*wire.Exchange{
+		"bad signature":   c.RegisterTask(ctx, a, wire.Timestamp(e.srv.Clock().Now().Add(time.Second)), other),
+		"stale timestamp": c.RegisterTask(ctx, a, wire.Timestamp(e.srv.Clock().Now().Add(-10*time.Minute)), nil),
 		"unknown agent":   c.RegisterTaskRaw(ctx, "agent_nope", ts, "c2ln"),
 		"bad timestamp":   c.RegisterTaskRaw(ctx, a.RuntimeID, "yesterday", "c2ln"),
 	} {
@@ -179,18 +179,18 @@ func BenchmarkValidate(b *testing.B) {
 		// pre-sign distinct ones (64 tasks × 250 one-second timestamps).
 		a := e.mintAgent("alice") // fresh key per round: no signature repeats
 		tasks := make([]string, 64)
-		c := harness.NewClient(e.url, "")
+		c := wire.NewClient(e.url, "")
 		for i := range tasks {
-			ex := c.RegisterTask(ctx, a, harness.Timestamp(srv.Clock().Now().Add(-time.Duration(i)*time.Second)), nil)
-			if tasks[i], err = harness.TaskID(ex); err != nil {
+			ex := c.RegisterTask(ctx, a, wire.Timestamp(srv.Clock().Now().Add(-time.Duration(i)*time.Second)), nil)
+			if tasks[i], err = wire.TaskID(ex); err != nil {
 				b.Fatal(err)
 			}
 		}
 		bodies := make([]string, b.N)
 		base := srv.Clock().Now()
 		for i := range bodies {
-			ts := harness.Timestamp(base.Add(-time.Duration(i/len(tasks)%250) * time.Second))
-			bodies[i] = `{"scheme":"agent_assertion","assertion":"` + harness.Assertion(a.RuntimeID, tasks[i%len(tasks)], ts, a.Key) + `"}`
+			ts := wire.Timestamp(base.Add(-time.Duration(i/len(tasks)%250) * time.Second))
+			bodies[i] = `{"scheme":"agent_assertion","assertion":"` + wire.Assertion(a.RuntimeID, tasks[i%len(tasks)], ts, a.Key) + `"}`
 		}
 		b.ReportAllocs()
 		b.ResetTimer()

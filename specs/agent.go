@@ -12,12 +12,13 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 	"github.com/codexauth/codexauth/issuer/keys"
 )
 
 // agentIdentity mints a fresh identity through the admin API, or uses the
 // one the deployment supplied (--agent-identity).
-func agentIdentity(ctx SpecContext) harness.AgentIdentity {
+func agentIdentity(ctx SpecContext) wire.AgentIdentity {
 	GinkgoHelper()
 	raw := target.Cfg.AgentIdentity
 	if target.Admin != nil && target.Caps(harness.CapAgentIdentity) && raw == "" {
@@ -25,7 +26,7 @@ func agentIdentity(ctx SpecContext) harness.AgentIdentity {
 		raw, err = target.Admin.MintAgentIdentity(ctx, target.Cfg.User, "")
 		Expect(err).NotTo(HaveOccurred())
 	}
-	a, err := harness.ParseAgentIdentity(raw)
+	a, err := wire.ParseAgentIdentity(raw)
 	Expect(err).NotTo(HaveOccurred(), "codex cannot decode the agent identity JWT")
 	return a
 }
@@ -62,16 +63,16 @@ func verifyAgentJWT(ctx SpecContext, raw string) error {
 			return k, nil
 		}
 		return nil, jwt.ErrTokenUnverifiable
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(harness.AgentIssuer), jwt.WithAudience(harness.AgentAudience),
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(wire.AgentIssuer), jwt.WithAudience(wire.AgentAudience),
 		jwt.WithExpirationRequired(), jwt.WithTimeFunc(func() time.Time { return target.IssuerNow(ctx) }))
 	return err
 }
 
-func registerTask(ctx SpecContext, a harness.AgentIdentity) string {
+func registerTask(ctx SpecContext, a wire.AgentIdentity) string {
 	GinkgoHelper()
-	ex := client().RegisterTask(ctx, a, harness.Timestamp(target.IssuerNow(ctx)), nil)
+	ex := client().RegisterTask(ctx, a, wire.Timestamp(target.IssuerNow(ctx)), nil)
 	expectStatus(ex, 200, 201)
-	id, err := harness.TaskIDFor(ex, a.Key)
+	id, err := wire.TaskIDFor(ex, a.Key)
 	Expect(err).NotTo(HaveOccurred())
 	return id
 }
@@ -98,10 +99,10 @@ var _ = Describe("Agent identity", func() {
 		}
 	})
 	Requirement("CDX-AGENT-003", needs(ai), func(ctx SpecContext) {
-		Expect(agentIdentity(ctx).Claims["iss"]).To(Equal(harness.AgentIssuer))
+		Expect(agentIdentity(ctx).Claims["iss"]).To(Equal(wire.AgentIssuer))
 	})
 	Requirement("CDX-AGENT-004", needs(ai), func(ctx SpecContext) {
-		Expect(agentIdentity(ctx).Claims["aud"]).To(Equal(harness.AgentAudience), "aud must be the string, not a list")
+		Expect(agentIdentity(ctx).Claims["aud"]).To(Equal(wire.AgentAudience), "aud must be the string, not a list")
 	})
 	Requirement("CDX-AGENT-005", needs(ai), func(ctx SpecContext) {
 		c := agentIdentity(ctx).Claims
@@ -138,22 +139,22 @@ var _ = Describe("Agent identity", func() {
 	})
 	Requirement("CDX-AGENT-010", needs(ai), func(ctx SpecContext) {
 		a := agentIdentity(ctx)
-		ex := client().RegisterTask(ctx, a, harness.Timestamp(target.IssuerNow(ctx)), otherKey())
+		ex := client().RegisterTask(ctx, a, wire.Timestamp(target.IssuerNow(ctx)), otherKey())
 		expectRefused(ex, "a registration signed with another key")
 	})
 	Requirement("CDX-AGENT-011", needs(ai), func(ctx SpecContext) {
 		a := agentIdentity(ctx)
-		ts := harness.Timestamp(target.IssuerNow(ctx))
+		ts := wire.Timestamp(target.IssuerNow(ctx))
 		first := client().RegisterTask(ctx, a, ts, nil)
 		expectStatus(first, 200, 201)
-		firstID, err := harness.TaskIDFor(first, a.Key)
+		firstID, err := wire.TaskIDFor(first, a.Key)
 		Expect(err).NotTo(HaveOccurred())
 		// codex itself repeats a registration within the same second (its
 		// signatures are deterministic), so "the same task again" is fine.
 		again := client().RegisterTask(ctx, a, ts, nil)
 		Expect(again.Err).NotTo(HaveOccurred())
 		if again.Status/100 == 2 {
-			id, err := harness.TaskIDFor(again, a.Key)
+			id, err := wire.TaskIDFor(again, a.Key)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(id).To(Equal(firstID), "a replayed registration created a second task")
 		} else {
@@ -162,11 +163,11 @@ var _ = Describe("Agent identity", func() {
 	})
 	Requirement("CDX-AGENT-012", needs(ai), func(ctx SpecContext) {
 		a := agentIdentity(ctx)
-		expectRefused(client().RegisterTask(ctx, a, harness.Timestamp(target.IssuerNow(ctx).Add(-10*time.Minute)), nil), "a registration 10 minutes old")
-		expectRefused(client().RegisterTask(ctx, a, harness.Timestamp(target.IssuerNow(ctx).Add(10*time.Minute)), nil), "a registration 10 minutes ahead")
+		expectRefused(client().RegisterTask(ctx, a, wire.Timestamp(target.IssuerNow(ctx).Add(-10*time.Minute)), nil), "a registration 10 minutes old")
+		expectRefused(client().RegisterTask(ctx, a, wire.Timestamp(target.IssuerNow(ctx).Add(10*time.Minute)), nil), "a registration 10 minutes ahead")
 	})
 	Requirement("CDX-AGENT-013", nil, func(ctx SpecContext) {
-		ex := client().RegisterTaskRaw(ctx, "agent_unknown_"+harness.NewState()[:10], harness.Timestamp(time.Now()), "c2ln")
+		ex := client().RegisterTaskRaw(ctx, "agent_unknown_"+wire.NewState()[:10], wire.Timestamp(time.Now()), "c2ln")
 		expectRefused(ex, "a registration for an unknown agent")
 	})
 	Requirement("CDX-AGENT-014", needs(ai, harness.CapKeyRotation), func(ctx SpecContext) {
@@ -188,33 +189,33 @@ var _ = Describe("Agent identity", func() {
 		needsMinting()
 		a := agentIdentity(ctx)
 		Expect(target.Admin.RevokeAgentIdentity(ctx, a.RuntimeID)).To(Succeed())
-		expectRefused(client().RegisterTask(ctx, a, harness.Timestamp(target.IssuerNow(ctx)), nil), "a registration of a revoked identity")
+		expectRefused(client().RegisterTask(ctx, a, wire.Timestamp(target.IssuerNow(ctx)), nil), "a registration of a revoked identity")
 	})
 })
 
 // ---- gateway validation
 
-func validate(ctx SpecContext, secret string, body map[string]string) *harness.Exchange {
+func validate(ctx SpecContext, secret string, body map[string]string) *wire.Exchange {
 	return client().Validate(ctx, target.Cfg.ValidateURL, secret, body)
 }
 
-func expectValid(ex *harness.Exchange, what string) {
+func expectValid(ex *wire.Exchange, what string) {
 	GinkgoHelper()
 	expectStatus(ex, 200)
 	Expect(ex.Str("user_id")).NotTo(BeEmpty(), "%s validated without a user_id: %s", what, ex)
 }
 
-func expectInvalid(ex *harness.Exchange, what string) {
+func expectInvalid(ex *wire.Exchange, what string) {
 	GinkgoHelper()
 	Expect(ex.Err).NotTo(HaveOccurred())
 	Expect(ex.Status).To(And(BeNumerically(">=", 400), BeNumerically("<", 500)), "%s was not refused: %s", what, ex)
 }
 
-func assertionFor(ctx SpecContext) (harness.AgentIdentity, string, string) {
+func assertionFor(ctx SpecContext) (wire.AgentIdentity, string, string) {
 	GinkgoHelper()
 	a := agentIdentity(ctx)
 	task := registerTask(ctx, a)
-	return a, task, harness.Assertion(a.RuntimeID, task, harness.Timestamp(target.IssuerNow(ctx)), a.Key)
+	return a, task, wire.Assertion(a.RuntimeID, task, wire.Timestamp(target.IssuerNow(ctx)), a.Key)
 }
 
 var _ = Describe("Gateway validation", func() {
@@ -251,18 +252,18 @@ var _ = Describe("Gateway validation", func() {
 	})
 	Requirement("CDX-VAL-007", needs(v, harness.CapAgentIdentity), func(ctx SpecContext) {
 		a, task, _ := assertionFor(ctx)
-		forged := harness.Assertion(a.RuntimeID, task, harness.Timestamp(target.IssuerNow(ctx)), otherKey())
+		forged := wire.Assertion(a.RuntimeID, task, wire.Timestamp(target.IssuerNow(ctx)), otherKey())
 		expectInvalid(validate(ctx, target.Cfg.InternalSecret, map[string]string{"scheme": "agent_assertion", "assertion": forged}), "an assertion signed with another key")
 	})
 	Requirement("CDX-VAL-008", needs(v, harness.CapAgentIdentity), func(ctx SpecContext) {
 		a, task, _ := assertionFor(ctx)
-		stale := harness.Assertion(a.RuntimeID, task, harness.Timestamp(target.IssuerNow(ctx).Add(-6*time.Minute)), a.Key)
+		stale := wire.Assertion(a.RuntimeID, task, wire.Timestamp(target.IssuerNow(ctx).Add(-6*time.Minute)), a.Key)
 		expectInvalid(validate(ctx, target.Cfg.InternalSecret, map[string]string{"scheme": "agent_assertion", "assertion": stale}), "an assertion 6 minutes old")
 	})
 	Requirement("CDX-VAL-009", needs(v, harness.CapAgentIdentity), func(ctx SpecContext) {
 		a, _, _ := assertionFor(ctx)
 		_, otherTask, _ := assertionFor(ctx)
-		as := harness.Assertion(a.RuntimeID, otherTask, harness.Timestamp(target.IssuerNow(ctx)), a.Key)
+		as := wire.Assertion(a.RuntimeID, otherTask, wire.Timestamp(target.IssuerNow(ctx)), a.Key)
 		expectInvalid(validate(ctx, target.Cfg.InternalSecret, map[string]string{"scheme": "agent_assertion", "assertion": as}), "an assertion for another agent's task")
 	})
 	Requirement("CDX-VAL-010", needs(v), func(ctx SpecContext) {

@@ -7,34 +7,35 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 type authorized struct {
-	pkce     harness.PKCE
+	pkce     wire.PKCE
 	state    string
 	redirect string
-	cb       harness.Callback
+	cb       wire.Callback
 }
 
 // authorize runs codex's authorize URL through the approver and parses the
 // callback, failing when no code comes back.
 func authorize(ctx SpecContext, redirect string, extra ...string) authorized {
 	GinkgoHelper()
-	a := authorized{pkce: harness.NewPKCE(), state: harness.NewState(), redirect: redirect}
+	a := authorized{pkce: wire.NewPKCE(), state: wire.NewState(), redirect: redirect}
 	loc, err := target.Approver.Authorize(ctx, client().AuthorizeURL(redirect, a.pkce, a.state, extra...), redirect)
 	Expect(err).NotTo(HaveOccurred(), "authorize with redirect_uri %s", redirect)
-	a.cb, err = harness.ParseCallback(loc, redirect)
+	a.cb, err = wire.ParseCallback(loc, redirect)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(a.cb.Error).To(BeEmpty(), "authorize answered error=%s: %s", a.cb.Error, a.cb.ErrDesc)
 	Expect(a.cb.Code).NotTo(BeEmpty(), "no code in the callback %s", loc)
 	return a
 }
 
-func (a authorized) exchange(ctx SpecContext) *harness.Exchange {
+func (a authorized) exchange(ctx SpecContext) *wire.Exchange {
 	return client().ExchangeCode(ctx, a.cb.Code, a.redirect, a.pkce.Verifier)
 }
 
-func expectRefused(ex *harness.Exchange, what string) {
+func expectRefused(ex *wire.Exchange, what string) {
 	GinkgoHelper()
 	Expect(ex.Err).NotTo(HaveOccurred())
 	Expect(ex.Status).To(And(BeNumerically(">=", 400), BeNumerically("<", 500)), "%s was not refused with a 4xx: %s", what, ex)
@@ -43,40 +44,40 @@ func expectRefused(ex *harness.Exchange, what string) {
 var _ = Describe("Browser login (authorization code + PKCE)", func() {
 	auth := needs(harness.CapAuthorize)
 	Requirement("CDX-BROWSER-001", auth, func(ctx SpecContext) {
-		authorize(ctx, harness.CodexRedirect(1455))
+		authorize(ctx, wire.CodexRedirect(1455))
 	})
 	Requirement("CDX-BROWSER-002", auth, func(ctx SpecContext) {
-		a := authorize(ctx, harness.CodexRedirect(1455))
+		a := authorize(ctx, wire.CodexRedirect(1455))
 		Expect(a.cb.State).To(Equal(a.state), "codex answers \"State mismatch\" unless state comes back unchanged")
 	})
 	Requirement("CDX-BROWSER-003", auth, func(ctx SpecContext) {
-		authorize(ctx, harness.CodexRedirect(1457))
+		authorize(ctx, wire.CodexRedirect(1457))
 	})
 	Requirement("CDX-BROWSER-004", auth, func(ctx SpecContext) {
 		authorize(ctx, "http://localhost:1455/auth/callback")
 	})
 	Requirement("CDX-BROWSER-005", auth, func(ctx SpecContext) {
-		ex := authorize(ctx, harness.CodexRedirect(1455)).exchange(ctx)
+		ex := authorize(ctx, wire.CodexRedirect(1455)).exchange(ctx)
 		expectStatus(ex, 200)
-		_, err := harness.ParseTokens(ex)
+		_, err := wire.ParseTokens(ex)
 		Expect(err).NotTo(HaveOccurred())
 	})
 	Requirement("CDX-BROWSER-006", auth, func(ctx SpecContext) {
-		a := authorize(ctx, harness.CodexRedirect(1455))
-		expectRefused(client().ExchangeCode(ctx, a.cb.Code, a.redirect, harness.NewPKCE().Verifier), "a code with a wrong code_verifier")
+		a := authorize(ctx, wire.CodexRedirect(1455))
+		expectRefused(client().ExchangeCode(ctx, a.cb.Code, a.redirect, wire.NewPKCE().Verifier), "a code with a wrong code_verifier")
 	})
 	Requirement("CDX-BROWSER-007", auth, func(ctx SpecContext) {
-		a := authorize(ctx, harness.CodexRedirect(1455))
+		a := authorize(ctx, wire.CodexRedirect(1455))
 		expectStatus(a.exchange(ctx), 200)
 		expectRefused(a.exchange(ctx), "a second redemption of the code")
 	})
 	Requirement("CDX-BROWSER-008", auth, func(ctx SpecContext) {
-		a := authorize(ctx, harness.CodexRedirect(1455))
-		expectRefused(client().ExchangeCode(ctx, a.cb.Code, harness.CodexRedirect(1457), a.pkce.Verifier), "a code redeemed with another redirect_uri")
+		a := authorize(ctx, wire.CodexRedirect(1455))
+		expectRefused(client().ExchangeCode(ctx, a.cb.Code, wire.CodexRedirect(1457), a.pkce.Verifier), "a code redeemed with another redirect_uri")
 	})
 	Requirement("CDX-BROWSER-009", nil, func(ctx SpecContext) {
 		evil := "http://127.0.0.1:9/auth/callback"
-		u := client().AuthorizeURL(evil, harness.NewPKCE(), harness.NewState())
+		u := client().AuthorizeURL(evil, wire.NewPKCE(), wire.NewState())
 		// Whatever the approver does, the browser must never be sent to evil.
 		loc, err := target.Approver.Authorize(ctx, u, evil)
 		if err == nil {
@@ -87,33 +88,33 @@ var _ = Describe("Browser login (authorization code + PKCE)", func() {
 		Expect(ex.Header.Get("Location")).NotTo(HavePrefix(evil), "the issuer redirected to an unregistered redirect_uri: %s", ex)
 	})
 	Requirement("CDX-BROWSER-010", auth, func(ctx SpecContext) {
-		redirect := harness.CodexRedirect(1455)
+		redirect := wire.CodexRedirect(1455)
 		q := url.Values{"response_type": {"code"}, "client_id": {client().ClientID}, "redirect_uri": {redirect},
-			"code_challenge": {harness.NewPKCE().Verifier}, "code_challenge_method": {"plain"}, "state": {"s"}, "scope": {harness.CodexScope}}
+			"code_challenge": {wire.NewPKCE().Verifier}, "code_challenge_method": {"plain"}, "state": {"s"}, "scope": {wire.CodexScope}}
 		loc, err := target.Approver.Authorize(ctx, target.Issuer+"/oauth/authorize?"+q.Encode(), redirect)
 		if err != nil {
 			return // refused before any redirect: fine
 		}
-		cb, err := harness.ParseCallback(loc, redirect)
+		cb, err := wire.ParseCallback(loc, redirect)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(cb.Code).To(BeEmpty(), "a plain PKCE request was granted a code")
 	})
 	Requirement("CDX-BROWSER-011", auth, func(ctx SpecContext) {
-		ex := authorize(ctx, harness.CodexRedirect(1455)).exchange(ctx)
+		ex := authorize(ctx, wire.CodexRedirect(1455)).exchange(ctx)
 		expectStatus(ex, 200)
-		toks, err := harness.ParseTokens(ex)
+		toks, err := wire.ParseTokens(ex)
 		Expect(err).NotTo(HaveOccurred())
 		key := client().ExchangeAPIKey(ctx, toks.IDToken)
 		expectStatus(key, 200)
 		Expect(key.Str("access_token")).NotTo(BeEmpty(), "%s", key)
 	})
 	Requirement("CDX-BROWSER-012", auth, func(ctx SpecContext) {
-		authorize(ctx, harness.CodexRedirect(1455), "allowed_workspace_id", "ws-a,ws-b", "login_hint", "alice@example.com", "current_workspace_id", "ws-a")
+		authorize(ctx, wire.CodexRedirect(1455), "allowed_workspace_id", "ws-a,ws-b", "login_hint", "alice@example.com", "current_workspace_id", "ws-a")
 	})
 	Requirement("CDX-BROWSER-013", nil, func(ctx SpecContext) {
-		ex := client().ExchangeCode(ctx, "ac_not_a_code_"+harness.NewState(), harness.CodexRedirect(1455), harness.NewPKCE().Verifier)
+		ex := client().ExchangeCode(ctx, "ac_not_a_code_"+wire.NewState(), wire.CodexRedirect(1455), wire.NewPKCE().Verifier)
 		expectRefused(ex, "an unknown code")
 		Expect(ex.JSON()).NotTo(BeNil(), "error body is not JSON: codex shows the raw body")
-		Expect(harness.DeviceTokenDisplay(ex.Body)).NotTo(Equal(string(ex.Body)), "codex finds no error_description, error.message or error to show")
+		Expect(wire.DeviceTokenDisplay(ex.Body)).NotTo(Equal(string(ex.Body)), "codex finds no error_description, error.message or error to show")
 	})
 })

@@ -8,20 +8,21 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 // idPayload logs in and returns the id_token's payload, failing on the
 // §5.1 rules.
-func idPayload(ctx SpecContext) (harness.Tokens, map[string]any) {
+func idPayload(ctx SpecContext) (wire.Tokens, map[string]any) {
 	GinkgoHelper()
 	t := login(ctx)
-	c, err := harness.DecodeJWTPayload(t.IDToken)
+	c, err := wire.DecodeJWTPayload(t.IDToken)
 	Expect(err).NotTo(HaveOccurred(), "codex cannot parse the id_token")
 	return t, c
 }
 
 func authObject(c map[string]any) (map[string]any, bool) {
-	a, ok := c[harness.ClaimAuth].(map[string]any)
+	a, ok := c[wire.ClaimAuth].(map[string]any)
 	return a, ok
 }
 
@@ -36,7 +37,7 @@ var _ = Describe("Token claims as codex parses them", func() {
 	})
 	Requirement("CDX-CLAIMS-002", nil, func(ctx SpecContext) {
 		t := login(ctx)
-		_, err := harness.DecodeJWTPayload(t.IDToken)
+		_, err := wire.DecodeJWTPayload(t.IDToken)
 		Expect(err).NotTo(HaveOccurred())
 	})
 	Requirement("CDX-CLAIMS-003", nil, func(ctx SpecContext) {
@@ -47,14 +48,14 @@ var _ = Describe("Token claims as codex parses them", func() {
 	})
 	Requirement("CDX-CLAIMS-004", nil, func(ctx SpecContext) {
 		_, c := idPayload(ctx)
-		if v, ok := c[harness.ClaimAuth]; ok && v != nil {
+		if v, ok := c[wire.ClaimAuth]; ok && v != nil {
 			Expect(v).To(BeAssignableToTypeOf(map[string]any{}), "a non-object auth claim aborts codex's login (EXP tk_auth_str)")
 		}
 	})
 	Requirement("CDX-CLAIMS-005", nil, func(ctx SpecContext) {
 		_, c := idPayload(ctx)
 		a, ok := authObject(c)
-		Expect(ok).To(BeTrue(), "no %s object: codex logs in without an account id", harness.ClaimAuth)
+		Expect(ok).To(BeTrue(), "no %s object: codex logs in without an account id", wire.ClaimAuth)
 		Expect(a["chatgpt_account_id"]).To(And(BeAssignableToTypeOf(""), Not(BeEmpty())), "chatgpt_account_id")
 	})
 	Requirement("CDX-CLAIMS-006", nil, func(ctx SpecContext) {
@@ -71,23 +72,23 @@ var _ = Describe("Token claims as codex parses them", func() {
 	})
 	Requirement("CDX-CLAIMS-008", nil, func(ctx SpecContext) {
 		t := login(ctx)
-		info, err := harness.ParseIDToken(t.IDToken)
+		info, err := wire.ParseIDToken(t.IDToken)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(info.UserID).NotTo(BeEmpty(), "neither auth.chatgpt_user_id nor auth.user_id is a non-empty string")
 	})
 	Requirement("CDX-CLAIMS-009", nil, func(ctx SpecContext) {
 		t := login(ctx)
-		_, err := harness.DecodeJWTPayload(t.AccessToken)
+		_, err := wire.DecodeJWTPayload(t.AccessToken)
 		Expect(err).NotTo(HaveOccurred(), "an opaque access token makes codex refresh only every 8 days, whatever its real lifetime")
 	})
 	Requirement("CDX-CLAIMS-010", nil, func(ctx SpecContext) {
 		t := login(ctx)
-		_, err := harness.AccessExp(t.AccessToken)
+		_, err := wire.AccessExp(t.AccessToken)
 		Expect(err).NotTo(HaveOccurred(), "without an integer exp codex cannot refresh before expiry")
 	})
 	Requirement("CDX-CLAIMS-011", nil, func(ctx SpecContext) {
 		t := login(ctx)
-		exp, err := harness.AccessExp(t.AccessToken)
+		exp, err := wire.AccessExp(t.AccessToken)
 		Expect(err).NotTo(HaveOccurred())
 		left := time.Unix(exp, 0).Sub(target.IssuerNow(ctx))
 		Expect(left).To(BeNumerically(">", harness.CodexWindow),
@@ -96,10 +97,10 @@ var _ = Describe("Token claims as codex parses them", func() {
 	Requirement("CDX-CLAIMS-012", nil, func(ctx SpecContext) {
 		t, c := idPayload(ctx)
 		a, _ := authObject(c)
-		at, err := harness.DecodeJWTPayload(t.AccessToken)
+		at, err := wire.DecodeJWTPayload(t.AccessToken)
 		Expect(err).NotTo(HaveOccurred())
 		aa, ok := authObject(at)
-		Expect(ok).To(BeTrue(), "access token has no %s object", harness.ClaimAuth)
+		Expect(ok).To(BeTrue(), "access token has no %s object", wire.ClaimAuth)
 		Expect(aa["chatgpt_account_id"]).To(Equal(a["chatgpt_account_id"]))
 	})
 	Requirement("CDX-CLAIMS-013", nil, func(ctx SpecContext) {
@@ -108,7 +109,7 @@ var _ = Describe("Token claims as codex parses them", func() {
 	})
 	Requirement("CDX-CLAIMS-014", nil, func(ctx SpecContext) {
 		t := login(ctx)
-		info, err := harness.ParseIDToken(t.IDToken)
+		info, err := wire.ParseIDToken(t.IDToken)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(info.Email).To(ContainSubstring("@"))
 	})

@@ -10,9 +10,10 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
-func deviceCode(ctx SpecContext) harness.DeviceCode {
+func deviceCode(ctx SpecContext) wire.DeviceCode {
 	GinkgoHelper()
 	d, ex := client().RequestDeviceCode(ctx)
 	expectStatus(ex, 200, 201)
@@ -21,7 +22,7 @@ func deviceCode(ctx SpecContext) harness.DeviceCode {
 	return d
 }
 
-func approvedGrant(ctx SpecContext) (harness.DeviceCode, harness.DeviceGrant) {
+func approvedGrant(ctx SpecContext) (wire.DeviceCode, wire.DeviceGrant) {
 	GinkgoHelper()
 	d := deviceCode(ctx)
 	Expect(target.Approver.ApproveDevice(ctx, d.UserCode, target.Issuer+"/codex/device")).To(Succeed())
@@ -69,7 +70,7 @@ var _ = Describe("Device code login", func() {
 		d := deviceCode(ctx)
 		ex := client().DevicePoll(ctx, d)
 		Expect(ex.Err).NotTo(HaveOccurred())
-		Expect(harness.IsPending(ex.Status)).To(BeTrue(),
+		Expect(wire.IsPending(ex.Status)).To(BeTrue(),
 			"a poll before approval got %d; codex only keeps polling on 403 or 404 (\"device auth failed with status %d\"): %s", ex.Status, ex.Status, ex)
 	})
 	Requirement("CDX-DEVICE-005", needs(harness.CapApprove), func(ctx SpecContext) {
@@ -80,7 +81,7 @@ var _ = Describe("Device code login", func() {
 	})
 	Requirement("CDX-DEVICE-006", needs(harness.CapApprove), func(ctx SpecContext) {
 		_, g := approvedGrant(ctx)
-		Expect(g.CodeChallenge).To(Equal(harness.S256(g.CodeVerifier)), "code_challenge must be BASE64URL(SHA256(code_verifier))")
+		Expect(g.CodeChallenge).To(Equal(wire.S256(g.CodeVerifier)), "code_challenge must be BASE64URL(SHA256(code_verifier))")
 	})
 	Requirement("CDX-DEVICE-007", needs(harness.CapApprove), func(ctx SpecContext) {
 		_, g := approvedGrant(ctx)
@@ -91,7 +92,7 @@ var _ = Describe("Device code login", func() {
 		_, g := approvedGrant(ctx)
 		ex := client().ExchangeCode(ctx, g.AuthorizationCode, client().DeviceCallback(), g.CodeVerifier)
 		expectStatus(ex, 200)
-		_, err := harness.ParseTokens(ex)
+		_, err := wire.ParseTokens(ex)
 		Expect(err).NotTo(HaveOccurred(), "%s", ex)
 	})
 	Requirement("CDX-DEVICE-009", needs(harness.CapDeny), func(ctx SpecContext) {
@@ -100,7 +101,7 @@ var _ = Describe("Device code login", func() {
 		expectNotPending(client().DevicePoll(ctx, d), "a denied code")
 	})
 	Requirement("CDX-DEVICE-010", nil, func(ctx SpecContext) {
-		ex := client().DevicePoll(ctx, harness.DeviceCode{DeviceAuthID: "deviceauth_unknown_" + harness.NewState(), UserCode: "BCDF-GHJK"})
+		ex := client().DevicePoll(ctx, wire.DeviceCode{DeviceAuthID: "deviceauth_unknown_" + wire.NewState(), UserCode: "BCDF-GHJK"})
 		expectNotPending(ex, "an unknown device_auth_id")
 	})
 	Requirement("CDX-DEVICE-011", needs(harness.CapClock), func(ctx SpecContext) {
@@ -138,7 +139,7 @@ var _ = Describe("Device code login", func() {
 	})
 	Requirement("CDX-DEVICE-016", needs(harness.CapApprove), func(ctx SpecContext) {
 		_, g := approvedGrant(ctx)
-		ex := client().ExchangeCode(ctx, g.AuthorizationCode, client().DeviceCallback(), harness.NewPKCE().Verifier)
+		ex := client().ExchangeCode(ctx, g.AuthorizationCode, client().DeviceCallback(), wire.NewPKCE().Verifier)
 		Expect(ex.Err).NotTo(HaveOccurred())
 		Expect(ex.Status).To(BeNumerically(">=", 400), "the code was redeemed with a wrong verifier: %s", ex)
 		Expect(ex.Status).To(BeNumerically("<", 500), "%s", ex)

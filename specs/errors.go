@@ -8,15 +8,16 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 func fmtSeconds(s float64) string { return fmt.Sprintf("%gs", s) }
 
 // permanentCodes are the answers codex treats as final for a refresh.
-func expectTransient(ex *harness.Exchange, what string) {
+func expectTransient(ex *wire.Exchange, what string) {
 	GinkgoHelper()
-	class, reason := harness.ClassifyRefresh(ex.Status, ex.Body)
-	Expect(class).To(Equal(harness.RefreshTransient),
+	class, reason := wire.ClassifyRefresh(ex.Status, ex.Body)
+	Expect(class).To(Equal(wire.RefreshTransient),
 		"%s was answered as a permanent failure (%s): codex would log the user out over a passing outage: %s", what, reason, ex)
 }
 
@@ -27,13 +28,13 @@ var _ = Describe("Error classification and resilience", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(target.Advance(ctx, time.Duration(s.RefreshTTL*float64(time.Second))+time.Minute)).To(Succeed())
 		ex := client().Refresh(ctx, t.RefreshToken, "proactive_expiry")
-		Expect(harness.ErrorCode(ex.Body)).To(Equal("refresh_token_expired"), "%s", ex)
+		Expect(wire.ErrorCode(ex.Body)).To(Equal("refresh_token_expired"), "%s", ex)
 	})
 	Requirement("CDX-ERR-002", nil, func(ctx SpecContext) {
 		t := login(ctx)
 		expectStatus(client().Revoke(ctx, t.RefreshToken, "refresh_token"), 200)
 		ex := client().Refresh(ctx, t.RefreshToken, "proactive_expiry")
-		Expect(harness.ErrorCode(ex.Body)).To(Equal("refresh_token_invalidated"), "%s", ex)
+		Expect(wire.ErrorCode(ex.Body)).To(Equal("refresh_token_invalidated"), "%s", ex)
 	})
 	Requirement("CDX-ERR-003", needs(harness.CapOutage), func(ctx SpecContext) {
 		t := login(ctx)
@@ -49,9 +50,9 @@ var _ = Describe("Error classification and resilience", func() {
 		refreshOK(ctx, t.RefreshToken, "proactive_expiry")
 	})
 	Requirement("CDX-ERR-005", nil, func(ctx SpecContext) {
-		ex := client().Refresh(ctx, "rt_unknown_"+harness.NewState(), "forced")
+		ex := client().Refresh(ctx, "rt_unknown_"+wire.NewState(), "forced")
 		Expect(ex.Status).To(BeNumerically(">=", 400))
-		Expect(harness.ErrorCode(ex.Body)).NotTo(BeEmpty(), "no error code codex can read: %s", ex)
+		Expect(wire.ErrorCode(ex.Body)).NotTo(BeEmpty(), "no error code codex can read: %s", ex)
 	})
 	Requirement("CDX-ERR-006", nil, func(ctx SpecContext) {
 		bodies := []struct{ ct, body string }{
@@ -71,7 +72,7 @@ var _ = Describe("Error classification and resilience", func() {
 	Requirement("CDX-ERR-007", nil, func(ctx SpecContext) {
 		ex := client().PostForm(ctx, "/oauth/token", "grant_type", "password", "username", "alice", "password", "x")
 		expectStatus(ex, 400)
-		Expect(harness.ErrorCode(ex.Body)).To(Equal("unsupported_grant_type"))
+		Expect(wire.ErrorCode(ex.Body)).To(Equal("unsupported_grant_type"))
 	})
 	Requirement("CDX-ERR-008", needs(harness.CapOutage), func(ctx SpecContext) {
 		Expect(target.Admin.Outage(ctx, true)).To(Succeed())

@@ -5,6 +5,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 // pat mints a personal access token (admin API) or uses the deployment's.
@@ -18,8 +19,8 @@ func pat(ctx SpecContext) string {
 	return tok
 }
 
-func whoami(ctx SpecContext, tok string) *harness.Exchange {
-	return client().Get(ctx, "/api/accounts/v1/user-auth-credential/whoami", map[string]string{"Authorization": "Bearer " + tok, "User-Agent": harness.UserAgent})
+func whoami(ctx SpecContext, tok string) *wire.Exchange {
+	return client().Get(ctx, "/api/accounts/v1/user-auth-credential/whoami", map[string]string{"Authorization": "Bearer " + tok, "User-Agent": wire.UserAgent})
 }
 
 var _ = Describe("Personal access tokens", func() {
@@ -41,7 +42,7 @@ var _ = Describe("Personal access tokens", func() {
 		}
 	})
 	Requirement("CDX-PAT-003", nil, func(ctx SpecContext) {
-		ex := whoami(ctx, "at-unknown-"+harness.NewState())
+		ex := whoami(ctx, "at-unknown-"+wire.NewState())
 		Expect(ex.Err).NotTo(HaveOccurred())
 		Expect(ex.Status/100).NotTo(Equal(2), "an unknown personal access token was accepted: %s", ex)
 	})

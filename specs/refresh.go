@@ -5,21 +5,22 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 // refreshOK performs codex's refresh and requires a 2xx codex can persist.
-func refreshOK(ctx SpecContext, rt, reason string) harness.RefreshResult {
+func refreshOK(ctx SpecContext, rt, reason string) wire.RefreshResult {
 	GinkgoHelper()
 	ex := client().Refresh(ctx, rt, reason)
 	expectStatus(ex, 200)
-	r, err := harness.ParseRefresh(ex)
+	r, err := wire.ParseRefresh(ex)
 	Expect(err).NotTo(HaveOccurred(), "%s", ex)
 	return r
 }
 
 // next is the refresh token codex holds after a refresh answer (§6.4: kept
 // when the answer has none).
-func next(old string, r harness.RefreshResult) string {
+func next(old string, r wire.RefreshResult) string {
 	if r.RefreshToken != "" {
 		return r.RefreshToken
 	}
@@ -27,7 +28,7 @@ func next(old string, r harness.RefreshResult) string {
 }
 
 func accountOf(idToken string) string {
-	info, _ := harness.ParseIDToken(idToken)
+	info, _ := wire.ParseIDToken(idToken)
 	return info.AccountID
 }
 
@@ -47,7 +48,7 @@ var _ = Describe("Refresh", func() {
 		t := login(ctx)
 		ex := client().Refresh(ctx, t.RefreshToken, "forced")
 		expectStatus(ex, 200)
-		_, err := harness.ParseRefresh(ex)
+		_, err := wire.ParseRefresh(ex)
 		Expect(err).NotTo(HaveOccurred())
 	})
 	Requirement("CDX-REFRESH-004", nil, func(ctx SpecContext) {
@@ -59,14 +60,14 @@ var _ = Describe("Refresh", func() {
 	Requirement("CDX-REFRESH-005", nil, func(ctx SpecContext) {
 		t := login(ctx)
 		Expect(target.Advance(ctx, 0)).To(Succeed())
-		old, err := harness.AccessExp(t.AccessToken)
+		old, err := wire.AccessExp(t.AccessToken)
 		Expect(err).NotTo(HaveOccurred())
 		if target.Caps(harness.CapClock) {
 			Expect(target.Admin.Advance(ctx, 60e9)).To(Succeed())
 		}
 		r := refreshOK(ctx, t.RefreshToken, "forced")
 		Expect(r.AccessToken).NotTo(BeEmpty(), "no access_token in the answer")
-		exp, err := harness.AccessExp(r.AccessToken)
+		exp, err := wire.AccessExp(r.AccessToken)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(exp).To(BeNumerically(">=", old), "the new access token expires before the old one")
 	})
@@ -74,7 +75,7 @@ var _ = Describe("Refresh", func() {
 		t := login(ctx)
 		Expect(target.IntoRefreshWindow(ctx, t.AccessToken)).To(Succeed())
 		r := refreshOK(ctx, t.RefreshToken, "proactive_expiry")
-		exp, err := harness.AccessExp(r.AccessToken)
+		exp, err := wire.AccessExp(r.AccessToken)
 		Expect(err).NotTo(HaveOccurred())
 		now := target.IssuerNow(ctx).Unix()
 		Expect(exp-now).To(BeNumerically(">", int64(harness.CodexWindow.Seconds())),
@@ -97,16 +98,16 @@ var _ = Describe("Refresh", func() {
 		if r.IDToken != "" {
 			Expect(accountOf(r.IDToken)).To(Equal(accountOf(t.IDToken)))
 		}
-		at, err := harness.DecodeJWTPayload(r.AccessToken)
+		at, err := wire.DecodeJWTPayload(r.AccessToken)
 		if err == nil {
 			a, _ := authObject(at)
 			Expect(a["chatgpt_account_id"]).To(Equal(accountOf(t.IDToken)))
 		}
 	})
 	Requirement("CDX-REFRESH-009", nil, func(ctx SpecContext) {
-		ex := client().Refresh(ctx, "rt_unknown_"+harness.NewState(), "proactive_expiry")
+		ex := client().Refresh(ctx, "rt_unknown_"+wire.NewState(), "proactive_expiry")
 		Expect(ex.Err).NotTo(HaveOccurred())
-		class, _ := harness.ClassifyRefresh(ex.Status, ex.Body)
-		Expect(class).To(Equal(harness.RefreshPermanent), "codex would keep retrying an unknown token: %s", ex)
+		class, _ := wire.ClassifyRefresh(ex.Status, ex.Body)
+		Expect(class).To(Equal(wire.RefreshPermanent), "codex would keep retrying an unknown token: %s", ex)
 	})
 })

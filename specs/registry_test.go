@@ -7,7 +7,7 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/registry"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/requirements.md")
@@ -40,38 +40,38 @@ func specFiles(t *testing.T) map[string]string {
 // requirement has exactly one spec and every spec a requirement.
 func TestRegistry(t *testing.T) {
 	files := specFiles(t)
-	for _, r := range harness.Requirements {
+	for _, r := range registry.Requirements {
 		if files[r.ID] == "" {
 			t.Errorf("requirement %s (%s) has no spec", r.ID, r.Title)
 		}
-		if r.Level != harness.MUST && r.Level != harness.SHOULD {
+		if r.Level != registry.MUST && r.Level != registry.SHOULD {
 			t.Errorf("%s: level %q", r.ID, r.Level)
 		}
 		if r.Section == "" || r.Title == "" {
 			t.Errorf("%s: needs a title and a contract section", r.ID)
 		}
-		if harness.Impact[r.ID] == "" {
+		if registry.Impact[r.ID] == "" {
 			t.Errorf("%s: says nothing of what its violation costs (harness/impact.go)", r.ID)
 		}
 	}
-	for id := range harness.Impact {
-		if _, ok := harness.Lookup(id); !ok {
+	for id := range registry.Impact {
+		if _, ok := registry.Lookup(id); !ok {
 			t.Errorf("impact for %s, which is not a requirement", id)
 		}
 	}
 	for id := range files {
-		if _, ok := harness.Lookup(id); !ok {
+		if _, ok := registry.Lookup(id); !ok {
 			t.Errorf("spec for %s, which is not in harness/requirements.go", id)
 		}
 	}
-	if n := len(harness.Requirements); n < 60 {
+	if n := len(registry.Requirements); n < 60 {
 		t.Errorf("only %d requirements", n)
 	}
 }
 
 // TestCatalogue keeps docs/requirements.md generated from the registry.
 func TestCatalogue(t *testing.T) {
-	want := harness.Catalogue(specFiles(t))
+	want := registry.Catalogue(specFiles(t))
 	path := filepath.Join("..", "docs", "requirements.md")
 	if *update {
 		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {

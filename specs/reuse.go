@@ -7,7 +7,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 // rotated logs in and refreshes once: the first token is rotated out.
@@ -52,28 +52,28 @@ var _ = Describe("Refresh-token reuse detection", func() {
 		pastGrace(ctx)
 		ex := client().Refresh(ctx, old, "proactive_expiry")
 		Expect(ex.Err).NotTo(HaveOccurred())
-		Expect(harness.ErrorCode(ex.Body)).To(Equal("refresh_token_reused"), "%s", ex)
+		Expect(wire.ErrorCode(ex.Body)).To(Equal("refresh_token_reused"), "%s", ex)
 	})
 	Requirement("CDX-REUSE-002", nil, func(ctx SpecContext) {
 		old, newest := rotated(ctx)
 		pastGrace(ctx)
 		client().Refresh(ctx, old, "proactive_expiry")
 		ex := client().Refresh(ctx, newest, "proactive_expiry")
-		class, _ := harness.ClassifyRefresh(ex.Status, ex.Body)
-		Expect(class).To(Equal(harness.RefreshPermanent), "after reuse was detected the family's newest token still works: %s", ex)
+		class, _ := wire.ClassifyRefresh(ex.Status, ex.Body)
+		Expect(class).To(Equal(wire.RefreshPermanent), "after reuse was detected the family's newest token still works: %s", ex)
 	})
 	Requirement("CDX-REUSE-003", nil, func(ctx SpecContext) {
 		old, _ := rotated(ctx)
 		pastGrace(ctx)
 		ex := client().Refresh(ctx, old, "proactive_expiry")
-		class, _ := harness.ClassifyRefresh(ex.Status, ex.Body)
-		Expect(class).To(Equal(harness.RefreshPermanent), "a rotated-out refresh token was answered %s: %s", class, ex)
+		class, _ := wire.ClassifyRefresh(ex.Status, ex.Body)
+		Expect(class).To(Equal(wire.RefreshPermanent), "a rotated-out refresh token was answered %s: %s", class, ex)
 	})
 	Requirement("CDX-REUSE-004", nil, func(ctx SpecContext) {
 		t := login(ctx)
 		const n = 16
 		var wg sync.WaitGroup
-		results := make([]*harness.Exchange, n)
+		results := make([]*wire.Exchange, n)
 		start := make(chan struct{})
 		for i := 0; i < n; i++ {
 			wg.Add(1)

@@ -4,7 +4,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 var _ = Describe("Revocation (logout)", func() {
@@ -29,7 +29,7 @@ var _ = Describe("Revocation (logout)", func() {
 		expectStatus(client().Revoke(ctx, t.AccessToken, "access_token"), 200, 204)
 	})
 	Requirement("CDX-REVOKE-005", nil, func(ctx SpecContext) {
-		expectStatus(client().Revoke(ctx, "rt_unknown_"+harness.NewState(), "refresh_token"), 200)
+		expectStatus(client().Revoke(ctx, "rt_unknown_"+wire.NewState(), "refresh_token"), 200)
 	})
 	Requirement("CDX-REVOKE-006", nil, func(ctx SpecContext) {
 		t := login(ctx)

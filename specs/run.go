@@ -9,7 +9,8 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
 
-	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/registry"
+	"github.com/codexauth/codexauth/harness/report"
 )
 
 var (
@@ -38,9 +39,9 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	}
 	progressN++
 	o := Outcome(r)
-	mark := map[harness.State]string{harness.Passed: "ok  ", harness.Failed: "FAIL", harness.NotRun: "skip"}[o.State]
+	mark := map[report.State]string{report.Passed: "ok  ", report.Failed: "FAIL", report.NotRun: "skip"}[o.State]
 	line := fmt.Sprintf("[%3d/%d] %s %-16s %s", progressN, progressTot, mark, o.ID, o.Title)
-	if o.State != harness.Passed && o.Reason != "" {
+	if o.State != report.Passed && o.Reason != "" {
 		line += "\n             " + firstLine(o.Reason)
 	}
 	fmt.Fprintln(progressOut, line)
@@ -63,41 +64,41 @@ func firstLine(s string) string {
 }
 
 // Outcome converts one Ginkgo spec report into the harness's terms.
-func Outcome(r types.SpecReport) harness.Outcome {
-	o := harness.Outcome{Duration: r.RunTime}
+func Outcome(r types.SpecReport) report.Outcome {
+	o := report.Outcome{Duration: r.RunTime}
 	for _, l := range r.Labels() {
 		if id, ok := strings.CutPrefix(l, "req:"); ok {
 			o.ID = id
 		}
 	}
-	if req, ok := harness.Lookup(o.ID); ok {
+	if req, ok := registry.Lookup(o.ID); ok {
 		o.Title, o.Level, o.Profile, o.Section = req.Title, req.Level, req.Profile, req.Section
 	}
 	switch {
 	case r.State == types.SpecStatePassed:
-		o.State = harness.Passed
+		o.State = report.Passed
 	case r.State == types.SpecStateSkipped && r.Failure.Message != "":
-		o.State = harness.NotRun
+		o.State = report.NotRun
 		o.Reason = strings.TrimPrefix(r.Failure.Message, "not run: ")
 	case r.State == types.SpecStateSkipped || r.State == types.SpecStatePending:
-		o.State = harness.NotRun
+		o.State = report.NotRun
 		o.Reason = "skipped: " + firstLine(r.Failure.Message)
 	default:
-		o.State = harness.Failed
+		o.State = report.Failed
 		o.Reason = r.Failure.Message
 		if r.Failure.Location.FileName != "" {
 			o.Location = fmt.Sprintf("%s:%d", r.Failure.Location.FileName, r.Failure.Location.LineNumber)
 		}
 	}
-	if o.State == harness.NotRun && r.State == types.SpecStateSkipped && r.Failure.Message == "" {
+	if o.State == report.NotRun && r.State == types.SpecStateSkipped && r.Failure.Message == "" {
 		o.Reason = "filtered out"
 	}
 	return o
 }
 
 // Outcomes converts a whole run, dropping specs that were filtered out.
-func Outcomes(r *types.Report) []harness.Outcome {
-	var out []harness.Outcome
+func Outcomes(r *types.Report) []report.Outcome {
+	var out []report.Outcome
 	if r == nil {
 		return out
 	}

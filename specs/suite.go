@@ -1,6 +1,6 @@
 // Package specs is the conformance suite: Ginkgo specs that replay what
 // codex 0.169.0 does against a target issuer. Every spec checks exactly one
-// requirement of harness.Requirements and is labelled with its id, profile
+// requirement of registry.Requirements and is labelled with its id, profile
 // and level. The specs live in non-test files so that `codexauth conform`
 // embeds them; `go test ./specs` runs the same specs for developers.
 package specs
@@ -15,6 +15,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/registry"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 var (
@@ -79,7 +81,7 @@ var _ = AfterSuite(func() {
 // Requirement declares the spec for requirement id. needs are capabilities
 // without which the spec is reported "not run" with the reason.
 func Requirement(id string, needs []harness.Capability, body func(ctx SpecContext)) bool {
-	r := harness.MustLookup(id)
+	r := registry.MustLookup(id)
 	text := id + " " + r.Title
 	if prev, dup := specsSeen[id]; dup {
 		panic(fmt.Sprintf("requirement %s has two specs (%q)", id, prev))
@@ -103,11 +105,11 @@ func needs(c ...harness.Capability) []harness.Capability { return c }
 
 // ---- helpers shared by the flows
 
-func client() *harness.Client { return target.Client }
+func client() *wire.Client { return target.Client }
 
 // login gets fresh tokens through the device flow or fails the spec with
 // the reason.
-func login(ctx context.Context) harness.Tokens {
+func login(ctx context.Context) wire.Tokens {
 	GinkgoHelper()
 	t, err := target.Login(ctx)
 	Expect(err).NotTo(HaveOccurred(), "could not obtain tokens through the device flow (the device specs say why)")
@@ -115,17 +117,17 @@ func login(ctx context.Context) harness.Tokens {
 }
 
 // expectStatus fails with the whole exchange when the status is not one of want.
-func expectStatus(ex *harness.Exchange, want ...int) {
+func expectStatus(ex *wire.Exchange, want ...int) {
 	GinkgoHelper()
 	Expect(ex.Err).NotTo(HaveOccurred(), "request failed: %s", ex)
 	Expect(want).To(ContainElement(ex.Status), "unexpected status: %s", ex)
 }
 
 // expectNotPending asserts codex would stop polling on this answer.
-func expectNotPending(ex *harness.Exchange, what string) {
+func expectNotPending(ex *wire.Exchange, what string) {
 	GinkgoHelper()
 	Expect(ex.Err).NotTo(HaveOccurred(), "request failed: %s", ex)
 	Expect(ex.Status/100).NotTo(Equal(2), "%s got a grant: %s", what, ex)
-	Expect(harness.IsPending(ex.Status)).To(BeFalse(),
+	Expect(wire.IsPending(ex.Status)).To(BeFalse(),
 		"%s was answered %d, which codex treats as 'pending' and keeps polling for 15 minutes: %s", what, ex.Status, ex)
 }

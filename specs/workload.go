@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 // workload returns a federation rule and a workload identity token.
@@ -20,7 +21,7 @@ func workload(ctx SpecContext) (rule, assertion string) {
 	return rule, assertion
 }
 
-func workloadExchange(ctx SpecContext) *harness.Exchange {
+func workloadExchange(ctx SpecContext) *wire.Exchange {
 	GinkgoHelper()
 	rule, assertion := workload(ctx)
 	ex := client().WorkloadExchange(ctx, assertion, rule, "")
@@ -49,10 +50,10 @@ var _ = Describe("Workload identity federation", func() {
 	Requirement("CDX-WIF-003", needs(w), func(ctx SpecContext) {
 		m := workloadExchange(ctx).JSON()
 		at, _ := m["access_token"].(string)
-		c, err := harness.DecodeJWTPayload(at)
+		c, err := wire.DecodeJWTPayload(at)
 		Expect(err).NotTo(HaveOccurred(), "codex 0.169.0 requires a JWT access token")
 		a, ok := authObject(c)
-		Expect(ok).To(BeTrue(), "no %s object in the access token", harness.ClaimAuth)
+		Expect(ok).To(BeTrue(), "no %s object in the access token", wire.ClaimAuth)
 		Expect(a["chatgpt_user_id"]).To(Equal(m["user_id"]))
 	})
 	Requirement("CDX-WIF-004", needs(w), func(ctx SpecContext) {
@@ -62,7 +63,7 @@ var _ = Describe("Workload identity federation", func() {
 	})
 	Requirement("CDX-WIF-005", needs(w), func(ctx SpecContext) {
 		_, assertion := workload(ctx)
-		expectRefused(client().WorkloadExchange(ctx, assertion, "fr_unknown_"+harness.NewState()[:8], ""), "an assertion under an unknown rule")
+		expectRefused(client().WorkloadExchange(ctx, assertion, "fr_unknown_"+wire.NewState()[:8], ""), "an assertion under an unknown rule")
 	})
 	Requirement("CDX-WIF-006", needs(w), func(ctx SpecContext) {
 		rule, assertion := workload(ctx)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 // adminFlags are shared by the commands that drive a running issuer.
@@ -118,7 +119,7 @@ func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "codexauth mint: %v\n", err)
 		return exitRuntime
 	}
-	id, _ := harness.ParseAgentIdentity(jwt)
+	id, _ := wire.ParseAgentIdentity(jwt)
 	fmt.Fprintf(stderr, "agent identity %s for %s (revoke: codexauth revoke agent-identity --runtime-id %s)\n", id.RuntimeID, user, id.RuntimeID)
 	fmt.Fprintln(stdout, jwt)
 	return exitOK
@@ -246,7 +247,7 @@ func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Write
 	var user, clientID, issuerURL string
 	admin, code, ok := adminCmd("mint auth-json", mintSynopsis, args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&user, "user", "", "user to sign in")
-		fs.StringVar(&clientID, "client-id", harness.CodexClientID, "client id (codex's by default)")
+		fs.StringVar(&clientID, "client-id", wire.CodexClientID, "client id (codex's by default)")
 	}, map[string]*string{"user": &user})
 	if !ok {
 		return code
@@ -262,8 +263,8 @@ func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Write
 	out.Tokens.IDToken, out.Tokens.AccessToken, out.Tokens.RefreshToken = toks.IDToken, toks.AccessToken, toks.RefreshToken
 	out.Tokens.OAuthProvenance.Issuer = issuerURL
 	out.Tokens.OAuthProvenance.ClientID = clientID
-	out.Tokens.LoginOwnerID = harness.NewState()
-	if info, err := harness.ParseIDToken(toks.IDToken); err == nil && info.AccountID != "" {
+	out.Tokens.LoginOwnerID = wire.NewState()
+	if info, err := wire.ParseIDToken(toks.IDToken); err == nil && info.AccountID != "" {
 		out.Tokens.AccountID = &info.AccountID
 	}
 	out.LastRefresh = time.Now().UTC().Format(time.RFC3339Nano)

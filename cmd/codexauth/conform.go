@@ -18,6 +18,9 @@ import (
 
 	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/codexcli"
+	"github.com/codexauth/codexauth/harness/registry"
+	"github.com/codexauth/codexauth/harness/report"
+	"github.com/codexauth/codexauth/harness/wire"
 	"github.com/codexauth/codexauth/specs"
 )
 
@@ -55,10 +58,10 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.approver, "approver", "", "how the end user approves: auto (the issuer approves by itself), admin (admin API), form (login and approval pages), exec (a command); default admin with --admin-token, else auto")
 	fs.StringVar(&f.approverCmd, "approver-command", "", "command for --approver exec: receives one JSON object on stdin; for authorize it prints the final redirect URL")
 	fs.StringVar(&f.adminToken, "admin-token", "", "bearer token of the target's /__admin API (enables clock control, faults, approvals)")
-	fs.StringVar(&f.clientID, "client-id", harness.CodexClientID, "client id to send (codex's --experimental_client-id)")
+	fs.StringVar(&f.clientID, "client-id", wire.CodexClientID, "client id to send (codex's --experimental_client-id)")
 	fs.StringVar(&f.user, "user", "alice", "user the approver signs in as")
 	fs.StringVar(&f.password, "password", "", "password of --user for --approver form")
-	fs.Var(&f.profiles, "profile", "profile to run and require (repeatable): "+strings.Join(harness.Profiles, ", ")+"; default: run all, require core")
+	fs.Var(&f.profiles, "profile", "profile to run and require (repeatable): "+strings.Join(registry.Profiles, ", ")+"; default: run all, require core")
 	fs.StringVar(&f.outDir, "out", "codexauth-conformance", "folder for the reports not given a path of their own")
 	fs.StringVar(&f.junit, "junit", "", "JUnit XML report path (default OUT/junit.xml)")
 	fs.StringVar(&f.jsonOut, "json", "", "Ginkgo JSON report path (default OUT/ginkgo.json)")
@@ -89,7 +92,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return flagFailure(stderr, "conform", err)
 	}
 	if f.list {
-		for _, r := range harness.Requirements {
+		for _, r := range registry.Requirements {
 			if len(f.profiles) == 0 || slices.Contains(f.profiles, r.Profile) {
 				fmt.Fprintf(stdout, "%-16s %-6s %-15s %s\n", r.ID, r.Level, r.Profile, r.Title)
 			}
@@ -97,27 +100,27 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return exitOK
 	}
 	for _, id := range f.only {
-		if _, ok := harness.Lookup(id); !ok {
+		if _, ok := registry.Lookup(id); !ok {
 			fmt.Fprintf(stderr, "codexauth conform: --only %q is not a requirement id (see --list)\n", id)
-			return harness.ExitConfig
+			return report.ExitConfig
 		}
 	}
 	for _, p := range f.profiles {
-		if !slices.Contains(harness.Profiles, p) {
-			fmt.Fprintf(stderr, "codexauth conform: unknown --profile %q (known: %s)\n", p, strings.Join(harness.Profiles, ", "))
-			return harness.ExitConfig
+		if !slices.Contains(registry.Profiles, p) {
+			fmt.Fprintf(stderr, "codexauth conform: unknown --profile %q (known: %s)\n", p, strings.Join(registry.Profiles, ", "))
+			return report.ExitConfig
 		}
 	}
 	if f.issuer != "" && len(f.faults) > 0 {
 		fmt.Fprintln(stderr, "codexauth conform: --fault applies to the built-in issuer only; switch faults on a remote reference issuer with its admin API")
-		return harness.ExitConfig
+		return report.ExitConfig
 	}
-	var waivers []harness.Waiver
+	var waivers []report.Waiver
 	if f.waivers != "" {
-		w, err := harness.LoadWaivers(f.waivers)
+		w, err := report.LoadWaivers(f.waivers)
 		if err != nil {
 			fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
-			return harness.ExitConfig
+			return report.ExitConfig
 		}
 		waivers = w
 	}
@@ -147,7 +150,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		b, err := os.ReadFile(c.path)
 		if err != nil {
 			fmt.Fprintf(stderr, "codexauth conform: --%s: %v\n", c.flag, err)
-			return harness.ExitConfig
+			return report.ExitConfig
 		}
 		*c.dst = strings.TrimSpace(string(b))
 	}
@@ -157,7 +160,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			cfg.CodexBin = bin
 		} else if f.codexBin != "" {
 			fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
-			return harness.ExitConfig
+			return report.ExitConfig
 		}
 	}
 	// Open the target up front, once: configuration and reachability errors
@@ -169,9 +172,9 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
 		var rerr *harness.RuntimeError
 		if errors.As(err, &rerr) {
-			return harness.ExitRuntime
+			return report.ExitRuntime
 		}
-		return harness.ExitConfig
+		return report.ExitConfig
 	}
 	name, url, targetVersion := target.Name, target.Issuer, target.Version
 	approver := target.Approver.Name()
@@ -190,12 +193,12 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		if err := os.MkdirAll(filepath.Dir(*p), 0o755); err != nil {
 			fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
-			return harness.ExitConfig
+			return report.ExitConfig
 		}
 	}
 	required := []string(f.profiles)
 	if len(required) == 0 {
-		required = []string{harness.ProfileCore}
+		required = []string{registry.ProfileCore}
 	}
 	fmt.Fprintf(stdout, "codexauth conform %s — testing %s (%s)\napprover: %s; profiles: %s; required: %s\n\n",
 		version, name, url, approver, profileList(f.profiles), strings.Join(required, ", "))
@@ -226,16 +229,16 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	rep := specs.LastReport()
 	if rep == nil {
 		fmt.Fprintln(stderr, "codexauth conform: the suite produced no report")
-		return harness.ExitRuntime
+		return report.ExitRuntime
 	}
 	outcomes := specs.Outcomes(rep)
 	if !rep.SuiteSucceeded && len(outcomes) == 0 {
 		fmt.Fprintf(stderr, "codexauth conform: the suite did not run: %s\n", rep.SpecialSuiteFailureReasons)
-		return harness.ExitRuntime
+		return report.ExitRuntime
 	}
-	result := harness.Evaluate(outcomes, required, waivers, f.strict)
+	result := report.Evaluate(outcomes, required, waivers, f.strict)
 	result.SuiteVersion = version
-	result.Implementation = harness.Implementation{Name: name, Version: targetVersion, URL: url}
+	result.Implementation = report.Implementation{Name: name, Version: targetVersion, URL: url}
 	result.Date = start.UTC()
 	result.DurationSecs = time.Since(start).Seconds()
 	result.Approver = approver
@@ -245,7 +248,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	werr = append(werr, reporters.GenerateJUnitReport(*rep, f.junit), reporters.GenerateJSONReport(*rep, f.jsonOut), result.WriteYAML(f.report))
 	if err := errors.Join(werr...); err != nil {
 		fmt.Fprintf(stderr, "codexauth conform: writing reports: %v\n", err)
-		return harness.ExitRuntime
+		return report.ExitRuntime
 	}
 	fmt.Fprintf(stdout, "Ran %d requirements in %.1fs.\nReports: %s (conformance), %s (JUnit), %s (Ginkgo JSON)\n",
 		len(outcomes), time.Since(start).Seconds(), f.report, f.junit, f.jsonOut)
@@ -266,7 +269,7 @@ func profileList(p []string) string {
 
 func countSelected(profiles []string) int {
 	n := 0
-	for _, r := range harness.Requirements {
+	for _, r := range registry.Requirements {
 		if len(profiles) == 0 || slices.Contains(profiles, r.Profile) {
 			n++
 		}

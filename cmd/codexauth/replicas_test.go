@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/wire"
 	"github.com/codexauth/codexauth/internal/testutil"
 	"github.com/codexauth/codexauth/issuer/store/storetest"
 )
@@ -43,7 +44,7 @@ const replicaAdmin = "replica-admin-token-0123"
 // login gets a fresh refresh token from p via the device flow (admin approval).
 func login(t *testing.T, ctx context.Context, p *proc) string {
 	t.Helper()
-	target := &harness.Target{Issuer: p.URL, Client: harness.NewClient(p.URL, ""), Admin: harness.NewAdmin(p.URL, replicaAdmin)}
+	target := &harness.Target{Issuer: p.URL, Client: wire.NewClient(p.URL, ""), Admin: harness.NewAdmin(p.URL, replicaAdmin)}
 	target.Approver = harness.AdminApprover{Admin: target.Admin, User: "alice"}
 	toks, err := target.DeviceLogin(ctx)
 	if err != nil {
@@ -71,20 +72,20 @@ func setGrace(t *testing.T, ctx context.Context, grace time.Duration, ps ...*pro
 }
 
 // both presents one refresh token to both replicas at the same instant.
-func both(ctx context.Context, a, b *proc, rt string) (*harness.Exchange, *harness.Exchange) {
-	var ea, eb *harness.Exchange
+func both(ctx context.Context, a, b *proc, rt string) (*wire.Exchange, *wire.Exchange) {
+	var ea, eb *wire.Exchange
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		<-start
-		ea = harness.NewClient(a.URL, "").Refresh(ctx, rt, "unauthorized_recovery")
+		ea = wire.NewClient(a.URL, "").Refresh(ctx, rt, "unauthorized_recovery")
 	}()
 	go func() {
 		defer wg.Done()
 		<-start
-		eb = harness.NewClient(b.URL, "").Refresh(ctx, rt, "unauthorized_recovery")
+		eb = wire.NewClient(b.URL, "").Refresh(ctx, rt, "unauthorized_recovery")
 	}()
 	close(start)
 	wg.Wait()
@@ -115,8 +116,8 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 	if a == nil || b == nil {
 		t.FailNow()
 	}
-	ja := harness.NewClient(a.URL, "").Get(ctx, "/.well-known/jwks.json", nil)
-	jb := harness.NewClient(b.URL, "").Get(ctx, "/.well-known/jwks.json", nil)
+	ja := wire.NewClient(a.URL, "").Get(ctx, "/.well-known/jwks.json", nil)
+	jb := wire.NewClient(b.URL, "").Get(ctx, "/.well-known/jwks.json", nil)
 	if ja.Status != 200 || string(ja.Body) != string(jb.Body) || strings.Count(string(ja.Body), `"kid"`) != 1 {
 		t.Fatalf("replicas started together disagree on signing keys:\n%s\n%s", ja.Body, jb.Body)
 	}
@@ -144,12 +145,12 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 		ea, eb := both(ctx, a, b, rt)
 		wins := 0
 		var child string
-		for _, ex := range []*harness.Exchange{ea, eb} {
+		for _, ex := range []*wire.Exchange{ea, eb} {
 			switch {
 			case ex.Status == 200:
 				wins++
 				child = ex.Str("refresh_token")
-			case harness.ErrorCode(ex.Body) == "refresh_token_reused":
+			case wire.ErrorCode(ex.Body) == "refresh_token_reused":
 			default:
 				t.Fatalf("round %d: unexpected %s", i, ex)
 			}
@@ -157,14 +158,14 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 		if wins != 1 {
 			t.Fatalf("round %d: %d replicas rotated the same token", i, wins)
 		}
-		if ex := harness.NewClient(b.URL, "").Refresh(ctx, child, "forced"); ex.Status == 200 {
+		if ex := wire.NewClient(b.URL, "").Refresh(ctx, child, "forced"); ex.Status == 200 {
 			t.Fatalf("round %d: the winner's child survived reuse detection: %s", i, ex)
 		}
 	}
 
 	// A device code is exchanged once across both replicas.
 	for i := 0; i < 20; i++ {
-		c := harness.NewClient(a.URL, "")
+		c := wire.NewClient(a.URL, "")
 		d, ex := c.RequestDeviceCode(ctx)
 		if ex.Status != 200 {
 			t.Fatal(ex)
@@ -172,11 +173,11 @@ func TestTwoReplicasOnePostgres(t *testing.T) {
 		if err := harness.NewAdmin(b.URL, replicaAdmin).ApproveDevice(ctx, d.UserCode, "alice"); err != nil {
 			t.Fatal(err)
 		}
-		var pa, pb *harness.Exchange
+		var pa, pb *wire.Exchange
 		var wg sync.WaitGroup
 		wg.Add(2)
-		go func() { defer wg.Done(); pa = harness.NewClient(a.URL, "").DevicePoll(ctx, d) }()
-		go func() { defer wg.Done(); pb = harness.NewClient(b.URL, "").DevicePoll(ctx, d) }()
+		go func() { defer wg.Done(); pa = wire.NewClient(a.URL, "").DevicePoll(ctx, d) }()
+		go func() { defer wg.Done(); pb = wire.NewClient(b.URL, "").DevicePoll(ctx, d) }()
 		wg.Wait()
 		if (pa.Status == 200) == (pb.Status == 200) {
 			t.Fatalf("device code %d: replica answers %d and %d, want exactly one grant", i, pa.Status, pb.Status)
@@ -204,7 +205,7 @@ func crashUnderLoad(t *testing.T, store string) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			c := harness.NewClient(p.URL, "")
+			c := wire.NewClient(p.URL, "")
 			c.HTTP.Timeout = 2 * time.Second
 			for !stop.Load() {
 				ex := c.Refresh(ctx, latest[i], "proactive_expiry")
@@ -231,7 +232,7 @@ func crashUnderLoad(t *testing.T, store string) {
 		t.Fatalf("the load did not get going: %d rotations", rotations.Load())
 	}
 	p2 := startServe(t, addr, args...)
-	c := harness.NewClient(p2.URL, "")
+	c := wire.NewClient(p2.URL, "")
 	for i, rt := range latest {
 		if ex := c.Refresh(ctx, rt, "proactive_expiry"); ex.Status != 200 {
 			t.Errorf("client %d: its latest refresh token was lost in the crash: %s", i, ex)
@@ -273,7 +274,7 @@ func TestPostgresOutageIsTransient(t *testing.T) {
 	ctx := context.Background()
 	p := startServe(t, "127.0.0.1:0", "--store", dsn, "--admin-token", replicaAdmin)
 	rt := login(t, ctx, p)
-	c := harness.NewClient(p.URL, "")
+	c := wire.NewClient(p.URL, "")
 	ready := func() int { return c.Get(ctx, "/readyz", nil).Status }
 	if ready() != 200 {
 		t.Fatal("not ready before the outage")
@@ -282,10 +283,10 @@ func TestPostgresOutageIsTransient(t *testing.T) {
 		t.Fatalf("stop PostgreSQL: %v %s", err, b)
 	}
 	ex := c.Refresh(ctx, rt, "proactive_expiry")
-	if ex.Status != 503 || harness.ErrorCode(ex.Body) != "temporarily_unavailable" {
+	if ex.Status != 503 || wire.ErrorCode(ex.Body) != "temporarily_unavailable" {
 		t.Fatalf("refresh during the outage: %s", ex)
 	}
-	if class, _ := harness.ClassifyRefresh(ex.Status, ex.Body); class != harness.RefreshTransient {
+	if class, _ := wire.ClassifyRefresh(ex.Status, ex.Body); class != wire.RefreshTransient {
 		t.Fatalf("codex would treat the outage answer as %s", class)
 	}
 	if st := ready(); st != 503 {

@@ -17,9 +17,10 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/codexcli"
 	"github.com/codexauth/codexauth/harness/oracle"
+	"github.com/codexauth/codexauth/harness/registry"
+	"github.com/codexauth/codexauth/harness/report"
 	"github.com/codexauth/codexauth/issuer/faults"
 )
 
@@ -47,7 +48,7 @@ type faultResult struct {
 }
 
 func (r faultResult) caught() bool {
-	return r.Err == nil && r.ExitCode == harness.ExitNonConformant && len(r.Missing) == 0
+	return r.Err == nil && r.ExitCode == report.ExitNonConformant && len(r.Missing) == 0
 }
 
 func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -144,7 +145,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			verdict = "**missed**"
 			if r.Err != nil {
 				verdict += ": " + r.Err.Error()
-			} else if r.ExitCode != harness.ExitNonConformant {
+			} else if r.ExitCode != report.ExitNonConformant {
 				verdict += fmt.Sprintf(": exit %d", r.ExitCode)
 			} else {
 				verdict += ": " + strings.Join(r.Missing, ", ") + " passed"
@@ -213,15 +214,15 @@ func conformRun(ctx context.Context, self, tmp, name string, fault, profiles, ex
 		r.Err = fmt.Errorf("no report (exit %d): %s", r.ExitCode, lastLines(logs.String(), 5))
 		return r
 	}
-	var rep harness.Report
+	var rep report.Report
 	if err := yaml.Unmarshal(b, &rep); err != nil {
 		r.Err = err
 		return r
 	}
 	for _, rr := range rep.Requirements {
-		if rr.State == harness.Failed {
+		if rr.State == report.Failed {
 			r.Failed = append(r.Failed, rr.ID)
-			if rr.Level == harness.MUST {
+			if rr.Level == registry.MUST {
 				r.MustFailed = append(r.MustFailed, rr.ID)
 			}
 		}

@@ -1,4 +1,4 @@
-package harness
+package registry
 
 // Impact says, for every requirement, what a codex user (or an operator)
 // suffers when an issuer violates it: the rationale printed in the

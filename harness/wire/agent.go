@@ -1,4 +1,4 @@
-package harness
+package wire
 
 import (
 	"context"
@@ -162,5 +162,5 @@ func (c *Client) Validate(ctx context.Context, validateURL, secret string, body 
 	if secret != "" {
 		hdr["X-Internal-Secret"] = secret
 	}
-	return c.do(ctx, "POST", validateURL, "application/json", string(b), hdr)
+	return c.Do(ctx, "POST", validateURL, "application/json", string(b), hdr)
 }

@@ -3,7 +3,7 @@
 // applies to what it receives, targets and their capabilities, approvers,
 // and the conformance report. docs/codex-issuer-contract.md is the source;
 // section numbers below refer to it.
-package harness
+package wire
 
 import (
 	"bytes"

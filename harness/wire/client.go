@@ -1,4 +1,4 @@
-package harness
+package wire
 
 import (
 	"bytes"
@@ -81,7 +81,7 @@ func NewClient(issuer, clientID string) *Client {
 	}}
 }
 
-func (c *Client) do(ctx context.Context, method, rawURL, contentType, body string, hdr map[string]string) *Exchange {
+func (c *Client) Do(ctx context.Context, method, rawURL, contentType, body string, hdr map[string]string) *Exchange {
 	ex := &Exchange{Method: method, URL: rawURL, RequestBody: body}
 	req, err := http.NewRequestWithContext(ctx, method, rawURL, strings.NewReader(body))
 	if err != nil {
@@ -108,17 +108,17 @@ func (c *Client) do(ctx context.Context, method, rawURL, contentType, body strin
 
 // Get fetches a path under the issuer.
 func (c *Client) Get(ctx context.Context, path string, hdr map[string]string) *Exchange {
-	return c.do(ctx, http.MethodGet, c.Issuer+path, "", "", hdr)
+	return c.Do(ctx, http.MethodGet, c.Issuer+path, "", "", hdr)
 }
 
 // PostJSON posts a JSON body in codex's compact form.
 func (c *Client) PostJSON(ctx context.Context, path, body string, hdr map[string]string) *Exchange {
-	return c.do(ctx, http.MethodPost, c.Issuer+path, "application/json", body, hdr)
+	return c.Do(ctx, http.MethodPost, c.Issuer+path, "application/json", body, hdr)
 }
 
 // PostForm posts fields in the given order, form-encoded as codex does.
 func (c *Client) PostForm(ctx context.Context, path string, kv ...string) *Exchange {
-	return c.do(ctx, http.MethodPost, c.Issuer+path, "application/x-www-form-urlencoded", OrderedForm(kv...), nil)
+	return c.Do(ctx, http.MethodPost, c.Issuer+path, "application/x-www-form-urlencoded", OrderedForm(kv...), nil)
 }
 
 // OrderedForm encodes key/value pairs in order (url.Values would sort them).

@@ -1,4 +1,4 @@
-package harness
+package wire
 
 import (
 	"bufio"
@@ -19,7 +19,7 @@ type captured struct {
 }
 
 func loadCapture(t *testing.T) []captured {
-	f, err := os.Open("../fixtures/golden/wire-codex-0.169.0.txt")
+	f, err := os.Open("../../fixtures/golden/wire-codex-0.169.0.txt")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package harness
+package report
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/codexauth/codexauth/harness/registry"
 )
 
 // Waiver excuses one requirement, with a reviewed reason.
@@ -35,7 +37,7 @@ func LoadWaivers(path string) ([]Waiver, error) {
 	}
 	seen := map[string]bool{}
 	for i, w := range f.Waivers {
-		if _, ok := Lookup(w.ID); !ok {
+		if _, ok := registry.Lookup(w.ID); !ok {
 			return nil, fmt.Errorf("waivers %s: entry %d names unknown requirement %q", path, i+1, w.ID)
 		}
 		if strings.TrimSpace(w.Reason) == "" {
@@ -70,16 +72,16 @@ type ProfileSummary struct {
 
 // RequirementResult is one line of the report.
 type RequirementResult struct {
-	ID       string `json:"id"`
-	Level    Level  `json:"level"`
-	Profile  string `json:"profile"`
-	Section  string `json:"section"`
-	Title    string `json:"title"`
-	Impact   string `json:"impact,omitempty"`
-	State    State  `json:"state"`
-	Reason   string `json:"reason,omitempty"`
-	Waiver   string `json:"waiver,omitempty"`
-	Location string `json:"location,omitempty"`
+	ID       string         `json:"id"`
+	Level    registry.Level `json:"level"`
+	Profile  string         `json:"profile"`
+	Section  string         `json:"section"`
+	Title    string         `json:"title"`
+	Impact   string         `json:"impact,omitempty"`
+	State    State          `json:"state"`
+	Reason   string         `json:"reason,omitempty"`
+	Waiver   string         `json:"waiver,omitempty"`
+	Location string         `json:"location,omitempty"`
 }
 
 // Implementation identifies what was tested.
@@ -109,9 +111,9 @@ type Report struct {
 	Requirements   []RequirementResult       `json:"requirements"`
 }
 
-// Evaluate turns outcomes into a verdict. A failed MUST (or, when strict,
+// Evaluate turns outcomes into a verdict. A failed registry.MUST (or, when strict,
 // any failed requirement) makes the run non-conformant wherever it is; a
-// MUST that could not run makes it incomplete when its profile is
+// registry.MUST that could not run makes it incomplete when its profile is
 // required; a waiver that matches no failed or not-run requirement is stale.
 func Evaluate(outcomes []Outcome, required []string, waivers []Waiver, strict bool) Report {
 	r := Report{Suite: "codexauth conformance", Contract: "codex-cli 0.169.0 (docs/codex-issuer-contract.md)",
@@ -126,7 +128,7 @@ func Evaluate(outcomes []Outcome, required []string, waivers []Waiver, strict bo
 		rr := RequirementResult{ID: o.ID, Level: o.Level, Profile: o.Profile, Section: o.Section, Title: o.Title,
 			State: o.State, Reason: strings.TrimSpace(o.Reason), Location: o.Location}
 		if o.State == Failed {
-			rr.Impact = Impact[o.ID]
+			rr.Impact = registry.Impact[o.ID]
 		}
 		if reason, ok := waived[o.ID]; ok && (o.State == Failed || o.State == NotRun) {
 			rr.Waiver, rr.State = reason, Waived
@@ -139,12 +141,12 @@ func Evaluate(outcomes []Outcome, required []string, waivers []Waiver, strict bo
 			ps.Passed++
 		case Failed:
 			ps.Failed++
-			if o.Level == MUST || strict {
+			if o.Level == registry.MUST || strict {
 				r.Failures = append(r.Failures, o.ID)
 			}
 		case NotRun:
 			ps.NotRun++
-			if o.Level == MUST && ps.Required {
+			if o.Level == registry.MUST && ps.Required {
 				r.Incomplete = append(r.Incomplete, o.ID)
 			}
 		case Waived:
@@ -189,7 +191,7 @@ func (r Report) WriteYAML(path string) error {
 // PrintSummary writes the end-of-run table and the failures.
 func (r Report) PrintSummary(w io.Writer) {
 	fmt.Fprintf(w, "\n%-16s %-9s %7s %7s %8s %7s\n", "profile", "required", "passed", "failed", "not-run", "waived")
-	for _, p := range Profiles {
+	for _, p := range registry.Profiles {
 		ps, ok := r.Profiles[p]
 		if !ok {
 			continue
@@ -232,7 +234,7 @@ func (r Report) PrintSummary(w io.Writer) {
 	case "non-conformant":
 		fmt.Fprintf(w, " — failed: %s", strings.Join(r.Failures, ", "))
 	case "incomplete":
-		fmt.Fprintf(w, " — required MUST requirements not run: %s", strings.Join(r.Incomplete, ", "))
+		fmt.Fprintf(w, " — required registry.MUST requirements not run: %s", strings.Join(r.Incomplete, ", "))
 	}
 	fmt.Fprintln(w)
 }

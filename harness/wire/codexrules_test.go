@@ -1,4 +1,4 @@
-package harness
+package wire
 
 import (
 	"crypto/ed25519"
@@ -126,33 +126,6 @@ func TestAuthorizeURLMatchesCodexOrderAndEncoding(t *testing.T) {
 	p := NewPKCE()
 	if len(p.Verifier) != 86 || len(p.Challenge) != 43 || S256(p.Verifier) != p.Challenge || len(NewState()) != 43 {
 		t.Fatalf("PKCE shapes: %d %d", len(p.Verifier), len(p.Challenge))
-	}
-}
-
-func TestEvaluate(t *testing.T) {
-	out := []Outcome{
-		{ID: "A", Level: MUST, Profile: "core", State: Passed},
-		{ID: "B", Level: SHOULD, Profile: "core", State: Failed},
-		{ID: "C", Level: MUST, Profile: "reuse", State: NotRun},
-	}
-	if r := Evaluate(out, []string{"core"}, nil, false); r.ExitCode != ExitConformant {
-		t.Fatalf("SHOULD failure and not-run in an optional profile: %+v", r)
-	}
-	if r := Evaluate(out, []string{"core"}, nil, true); r.ExitCode != ExitNonConformant {
-		t.Fatal("strict must fail on a SHOULD failure")
-	}
-	if r := Evaluate(out, []string{"core", "reuse"}, nil, false); r.ExitCode != ExitIncomplete || r.Incomplete[0] != "C" {
-		t.Fatalf("MUST not run in a required profile: %+v", r)
-	}
-	out[0].State = Failed
-	if r := Evaluate(out, []string{"core"}, []Waiver{{ID: "A", Reason: "r"}}, false); r.ExitCode != ExitConformant || r.Profiles["core"].Waived != 1 {
-		t.Fatalf("waived MUST failure: %+v", r)
-	}
-	if r := Evaluate(out, []string{"core"}, []Waiver{{ID: "A", Reason: "r"}, {ID: "Z", Reason: "r"}}, false); r.ExitCode != ExitStaleWaiver {
-		t.Fatalf("stale waiver: %+v", r)
-	}
-	if r := Evaluate(out, []string{"core"}, nil, false); r.ExitCode != ExitNonConformant || r.Failures[0] != "A" {
-		t.Fatalf("MUST failure: %+v", r)
 	}
 }
 

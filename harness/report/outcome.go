@@ -1,0 +1,31 @@
+package report
+
+import (
+	"time"
+
+	"github.com/codexauth/codexauth/harness/registry"
+)
+
+// State of one requirement in a run.
+type State string
+
+// States.
+const (
+	Passed State = "passed"
+	Failed State = "failed"
+	NotRun State = "not-run"
+	Waived State = "waived"
+)
+
+// Outcome is one spec's result.
+type Outcome struct {
+	ID       string         `json:"id"`
+	Title    string         `json:"title"`
+	Level    registry.Level `json:"level"`
+	Profile  string         `json:"profile"`
+	Section  string         `json:"section"`
+	State    State          `json:"state"`
+	Reason   string         `json:"reason,omitempty"`
+	Location string         `json:"location,omitempty"`
+	Duration time.Duration  `json:"-"`
+}
