@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/codexauth/codexauth/adminapi"
 	"github.com/codexauth/codexauth/harness/wire"
 )
 
@@ -30,7 +31,7 @@ func (a *Admin) call(ctx context.Context, method, path string, in, out any) erro
 		b, _ := json.Marshal(in)
 		body = string(b)
 	}
-	ex := a.c.Do(ctx, method, a.c.Issuer+"/__admin"+path, "application/json", body, map[string]string{"Authorization": "Bearer " + a.token})
+	ex := a.c.Do(ctx, method, a.c.Issuer+adminapi.PathPrefix+path, "application/json", body, map[string]string{"Authorization": "Bearer " + a.token})
 	if ex.Err != nil {
 		return fmt.Errorf("admin %s %s: %w", method, path, ex.Err)
 	}
@@ -46,17 +47,7 @@ func (a *Admin) call(ctx context.Context, method, path string, in, out any) erro
 }
 
 // AdminState is GET /__admin/state.
-type AdminState struct {
-	Issuer       string   `json:"issuer"`
-	Version      string   `json:"version"`
-	Faults       []string `json:"faults"`
-	AccessTTL    float64  `json:"access_ttl_seconds"`
-	RefreshTTL   float64  `json:"refresh_ttl_seconds"`
-	ReuseGrace   float64  `json:"reuse_grace_seconds"`
-	AutoApprove  string   `json:"auto_approve_user"`
-	Validate     bool     `json:"validate_enabled"`
-	Capabilities []string `json:"capabilities"`
-}
+type AdminState = adminapi.State
 
 // Issuer is the base URL the admin client talks to.
 func (a *Admin) Issuer() string { return a.c.Issuer }
@@ -70,7 +61,7 @@ func (a *Admin) State(ctx context.Context) (AdminState, error) {
 
 // Advance moves the issuer clock forward.
 func (a *Admin) Advance(ctx context.Context, d time.Duration) error {
-	return a.call(ctx, http.MethodPost, "/clock/advance", map[string]float64{"seconds": d.Seconds()}, nil)
+	return a.call(ctx, http.MethodPost, "/clock/advance", adminapi.ClockAdvance{Seconds: d.Seconds()}, nil)
 }
 
 // SetFaults replaces the set of enabled faults.
@@ -78,40 +69,36 @@ func (a *Admin) SetFaults(ctx context.Context, names []string) error {
 	if names == nil {
 		names = []string{}
 	}
-	return a.call(ctx, http.MethodPut, "/faults", map[string][]string{"enabled": names}, nil)
+	return a.call(ctx, http.MethodPut, "/faults", adminapi.Faults{Enabled: names}, nil)
 }
 
 // ApproveDevice approves a user code for user.
 func (a *Admin) ApproveDevice(ctx context.Context, userCode, user string) error {
-	return a.call(ctx, http.MethodPost, "/device/approve", map[string]string{"user_code": userCode, "user": user}, nil)
+	return a.call(ctx, http.MethodPost, "/device/approve", adminapi.DeviceDecision{UserCode: userCode, User: user}, nil)
 }
 
 // DenyDevice denies a user code.
 func (a *Admin) DenyDevice(ctx context.Context, userCode string) error {
-	return a.call(ctx, http.MethodPost, "/device/deny", map[string]string{"user_code": userCode}, nil)
+	return a.call(ctx, http.MethodPost, "/device/deny", adminapi.DeviceDecision{UserCode: userCode}, nil)
 }
 
 // Authorize completes an authorize URL as user and returns the redirect.
 func (a *Admin) Authorize(ctx context.Context, authorizeURL, user string) (string, error) {
-	var out struct {
-		Redirect string `json:"redirect"`
-	}
-	err := a.call(ctx, http.MethodPost, "/authorize", map[string]string{"url": authorizeURL, "user": user}, &out)
+	var out adminapi.AuthorizeResult
+	err := a.call(ctx, http.MethodPost, "/authorize", adminapi.Authorize{URL: authorizeURL, User: user}, &out)
 	return out.Redirect, err
 }
 
 // RotateKeys makes a new signing key active and returns its kid.
 func (a *Admin) RotateKeys(ctx context.Context) (string, error) {
-	var out struct {
-		KID string `json:"kid"`
-	}
+	var out adminapi.KeyRotation
 	err := a.call(ctx, http.MethodPost, "/keys/rotate", nil, &out)
 	return out.KID, err
 }
 
 // Outage switches the simulated store outage.
 func (a *Admin) Outage(ctx context.Context, on bool) error {
-	return a.call(ctx, http.MethodPost, "/outage", map[string]bool{"enabled": on}, nil)
+	return a.call(ctx, http.MethodPost, "/outage", adminapi.Outage{Enabled: on}, nil)
 }
 
 // PutUser creates or replaces a user.
@@ -121,14 +108,8 @@ func (a *Admin) PutUser(ctx context.Context, id string, fields map[string]any) e
 
 // MintAgentIdentity asks the issuer for a new agent identity JWT.
 func (a *Admin) MintAgentIdentity(ctx context.Context, user, runtimeID string) (string, error) {
-	var out struct {
-		JWT string `json:"jwt"`
-	}
-	in := map[string]string{"user": user}
-	if runtimeID != "" {
-		in["runtime_id"] = runtimeID
-	}
-	err := a.call(ctx, http.MethodPost, "/agent-identities", in, &out)
+	var out adminapi.AgentIdentity
+	err := a.call(ctx, http.MethodPost, "/agent-identities", adminapi.MintAgent{User: user, RuntimeID: runtimeID}, &out)
 	return out.JWT, err
 }
 
@@ -139,15 +120,12 @@ func (a *Admin) RevokeAgentIdentity(ctx context.Context, runtimeID string) error
 
 // SetAccessTTL overrides the access-token lifetime (0 restores the configured one).
 func (a *Admin) SetAccessTTL(ctx context.Context, d time.Duration) error {
-	return a.call(ctx, http.MethodPut, "/settings", map[string]float64{"access_ttl_seconds": d.Seconds()}, nil)
+	return a.call(ctx, http.MethodPut, "/settings", adminapi.Settings{AccessTTLSeconds: ptr(d.Seconds())}, nil)
 }
 
 // Agents lists agent identities with their registered task ids.
 func (a *Admin) Agents(ctx context.Context) (map[string][]string, error) {
-	var out []struct {
-		RuntimeID string   `json:"runtime_id"`
-		Tasks     []string `json:"tasks"`
-	}
+	var out []adminapi.Agent
 	if err := a.call(ctx, http.MethodGet, "/agent-identities", nil, &out); err != nil {
 		return nil, err
 	}
@@ -167,12 +145,12 @@ func (a *Admin) ResetClock(ctx context.Context) error {
 // SetAutoApprove suspends (false) or resumes (true) the issuer's mock-mode
 // auto-approval.
 func (a *Admin) SetAutoApprove(ctx context.Context, on bool) error {
-	return a.call(ctx, http.MethodPut, "/settings", map[string]bool{"auto_approve": on}, nil)
+	return a.call(ctx, http.MethodPut, "/settings", adminapi.Settings{AutoApprove: &on}, nil)
 }
 
 // SetReuseGrace sets the issuer's reuse grace window (0: none).
 func (a *Admin) SetReuseGrace(ctx context.Context, d time.Duration) error {
-	return a.call(ctx, http.MethodPut, "/settings", map[string]float64{"reuse_grace_seconds": d.Seconds()}, nil)
+	return a.call(ctx, http.MethodPut, "/settings", adminapi.Settings{ReuseGraceSeconds: ptr(d.Seconds())}, nil)
 }
 
 // MintTokens signs user in without a flow and returns the token response.
@@ -182,31 +160,28 @@ func (a *Admin) MintTokens(ctx context.Context, user, clientID string) (wire.Tok
 		AccessToken  string `json:"access_token"`
 		RefreshToken string `json:"refresh_token"`
 	}
-	err := a.call(ctx, http.MethodPost, "/tokens", map[string]string{"user": user, "client_id": clientID}, &out)
+	err := a.call(ctx, http.MethodPost, "/tokens", adminapi.MintTokens{User: user, ClientID: clientID}, &out)
 	return wire.Tokens{IDToken: out.IDToken, AccessToken: out.AccessToken, RefreshToken: out.RefreshToken, HasIDToken: true, HasRefreshToken: true}, err
 }
 
 // MintPAT creates a personal access token ("at-…") for user.
 func (a *Admin) MintPAT(ctx context.Context, user string) (string, error) {
-	var out struct {
-		Token string `json:"token"`
-	}
-	err := a.call(ctx, http.MethodPost, "/personal-access-tokens", map[string]string{"user": user}, &out)
+	var out adminapi.PAT
+	err := a.call(ctx, http.MethodPost, "/personal-access-tokens", adminapi.MintPAT{User: user}, &out)
 	return out.Token, err
 }
 
 // RevokePAT revokes a personal access token.
 func (a *Admin) RevokePAT(ctx context.Context, token string) error {
-	return a.call(ctx, http.MethodPost, "/personal-access-tokens/revoke", map[string]string{"token": token}, nil)
+	return a.call(ctx, http.MethodPost, "/personal-access-tokens/revoke", adminapi.PAT{Token: token}, nil)
 }
 
 // WorkloadAssertion mints a workload identity token for user and binds a
 // federation rule to the user; it returns the rule id and the token.
 func (a *Admin) WorkloadAssertion(ctx context.Context, user string) (rule, assertion string, err error) {
-	var out struct {
-		Rule      string `json:"federation_rule_id"`
-		Assertion string `json:"assertion"`
-	}
-	err = a.call(ctx, http.MethodPost, "/workload-assertions", map[string]string{"user": user}, &out)
-	return out.Rule, out.Assertion, err
+	var out adminapi.Workload
+	err = a.call(ctx, http.MethodPost, "/workload-assertions", adminapi.MintWorkload{User: user}, &out)
+	return out.FederationRuleID, out.Assertion, err
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/codexauth/codexauth/adminapi"
 	"github.com/codexauth/codexauth/harness/wire"
 	"github.com/codexauth/codexauth/issuer"
 	"github.com/codexauth/codexauth/issuer/faults"
@@ -205,7 +206,7 @@ func (t *Target) probe(ctx context.Context) error {
 		no(CapAdmin, "no --admin-token for this target")
 	}
 	has := func(name string) bool { return state != nil && slices.Contains(state.Capabilities, name) }
-	for c, name := range map[Capability]string{CapClock: "clock", CapFaults: "faults", CapOutage: "outage", CapKeyRotation: "key-rotation", CapCodexRefresh: "settings"} {
+	for c, name := range map[Capability]string{CapClock: adminapi.CapClock, CapFaults: adminapi.CapFaults, CapOutage: adminapi.CapOutage, CapKeyRotation: adminapi.CapKeyRotation, CapCodexRefresh: adminapi.CapSettings} {
 		if has(name) {
 			yes(c)
 		} else if state == nil {
@@ -257,17 +258,17 @@ func (t *Target) probe(ctx context.Context) error {
 		no(CapExpiry, reason)
 		no(CapRefreshExpiry, "needs clock control (admin API) to reach refresh-token expiry")
 	}
-	if t.Admin != nil && has("agent-identity-minting") || t.Cfg.AgentIdentity != "" {
+	if t.Admin != nil && has(adminapi.CapAgentMinting) || t.Cfg.AgentIdentity != "" {
 		yes(CapAgentIdentity)
 	} else {
 		no(CapAgentIdentity, "needs --agent-identity FILE or the admin API to mint one")
 	}
-	if t.Admin != nil && has("pat-minting") || t.Cfg.PersonalAccessToken != "" {
+	if t.Admin != nil && has(adminapi.CapPATMinting) || t.Cfg.PersonalAccessToken != "" {
 		yes(CapPAT)
 	} else {
 		no(CapPAT, "needs --personal-access-token FILE or the admin API to mint one")
 	}
-	if t.Admin != nil && has("workload-minting") || t.Cfg.WorkloadAssertion != "" && t.Cfg.FederationRuleID != "" {
+	if t.Admin != nil && has(adminapi.CapWorkloadMinting) || t.Cfg.WorkloadAssertion != "" && t.Cfg.FederationRuleID != "" {
 		yes(CapWorkload)
 	} else {
 		no(CapWorkload, "needs --workload-assertion FILE and --federation-rule-id, or the admin API to mint them")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/codexauth/codexauth/adminapi"
 	"github.com/codexauth/codexauth/issuer/clock"
 	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
@@ -78,22 +79,6 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) *oauth.Error {
 	return nil
 }
 
-// StateSummary is what GET /__admin/state reports.
-type StateSummary struct {
-	Issuer       string    `json:"issuer"`
-	Version      string    `json:"version"`
-	ClockOffset  float64   `json:"clock_offset_seconds"`
-	Now          time.Time `json:"now"`
-	Faults       []string  `json:"faults"`
-	Users        int       `json:"users"`
-	AccessTTL    float64   `json:"access_ttl_seconds"`
-	RefreshTTL   float64   `json:"refresh_ttl_seconds"`
-	ReuseGrace   float64   `json:"reuse_grace_seconds"`
-	AutoApprove  string    `json:"auto_approve_user,omitempty"`
-	Validate     bool      `json:"validate_enabled"`
-	Capabilities []string  `json:"capabilities"`
-}
-
 func (s *Server) adminState(w http.ResponseWriter, r *http.Request) {
 	users, err := s.store.ListUsers(r.Context())
 	if err != nil {
@@ -101,11 +86,12 @@ func (s *Server) adminState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, adjustable := s.clock.(*clock.Adjustable)
-	caps := []string{"faults", "admin-approval", "headless-authorize", "key-rotation", "agent-identity-minting", "outage", "settings", "pat-minting", "workload-minting"}
+	caps := []string{adminapi.CapFaults, adminapi.CapAdminApproval, adminapi.CapHeadlessAuthorize, adminapi.CapKeyRotation,
+		adminapi.CapAgentMinting, adminapi.CapOutage, adminapi.CapSettings, adminapi.CapPATMinting, adminapi.CapWorkloadMinting}
 	if adjustable {
-		caps = append(caps, "clock")
+		caps = append(caps, adminapi.CapClock)
 	}
-	writeJSON(w, http.StatusOK, StateSummary{Issuer: s.cfg.PublicURL, Version: s.cfg.Version, ClockOffset: s.clockOffset().Seconds(),
+	writeJSON(w, http.StatusOK, adminapi.State{Issuer: s.cfg.PublicURL, Version: s.cfg.Version, ClockOffset: s.clockOffset().Seconds(),
 		Now: s.clock.Now().UTC(), Faults: s.faults.Enabled(), Users: len(users), AccessTTL: s.accessTTL().Seconds(),
 		RefreshTTL: s.cfg.RefreshTTL.Seconds(), ReuseGrace: s.reuseGrace().Seconds(), AutoApprove: s.autoApproveUser(),
 		Validate: s.cfg.InternalSecret != "", Capabilities: caps})
@@ -171,21 +157,12 @@ func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// ClockState is the admin view of the issuer clock.
-type ClockState struct {
-	Now           time.Time `json:"now"`
-	OffsetSeconds float64   `json:"offset_seconds"`
-}
-
 func (s *Server) adminClock(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, ClockState{Now: s.clock.Now().UTC(), OffsetSeconds: s.clockOffset().Seconds()})
+	writeJSON(w, http.StatusOK, adminapi.Clock{Now: s.clock.Now().UTC(), OffsetSeconds: s.clockOffset().Seconds()})
 }
 
 func (s *Server) adminClockAdvance(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Seconds  float64 `json:"seconds"`
-		Duration string  `json:"duration"`
-	}
+	var in adminapi.ClockAdvance
 	if err := readJSON(w, r, &in); err != nil {
 		oauth.Write(w, err)
 		return
@@ -342,25 +319,15 @@ func (s *Server) adminRotateKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"kid": kid, "jwks": s.keys.Document(r.Context())})
 }
 
-// FamilyView is the admin view of a token family.
-type FamilyView struct {
-	ID           string    `json:"id"`
-	UserID       string    `json:"user_id"`
-	ClientID     string    `json:"client_id"`
-	CreatedAt    time.Time `json:"created_at"`
-	Revoked      bool      `json:"revoked"`
-	RevokeReason string    `json:"revoke_reason,omitempty"`
-}
-
 func (s *Server) adminFamilies(w http.ResponseWriter, r *http.Request) {
 	fams, err := s.store.ListFamilies(r.Context(), r.URL.Query().Get("user"))
 	if err != nil {
 		oauth.Write(w, s.storeErr(r, "list families", err))
 		return
 	}
-	out := []FamilyView{}
+	out := []adminapi.Family{}
 	for _, f := range fams {
-		out = append(out, FamilyView{ID: f.ID, UserID: f.UserID, ClientID: f.ClientID, CreatedAt: f.CreatedAt, Revoked: f.Revoked(), RevokeReason: f.RevokeReason})
+		out = append(out, adminapi.Family{ID: f.ID, UserID: f.UserID, ClientID: f.ClientID, CreatedAt: f.CreatedAt, Revoked: f.Revoked(), RevokeReason: f.RevokeReason})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -378,9 +345,7 @@ func (s *Server) adminRevokeFamily(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminOutage(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Enabled bool `json:"enabled"`
-	}
+	var in adminapi.Outage
 	if err := readJSON(w, r, &in); err != nil {
 		oauth.Write(w, err)
 		return
@@ -390,20 +355,13 @@ func (s *Server) adminOutage(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]bool{"enabled": in.Enabled})
 }
 
-// Settings are runtime overrides of the configuration (mock control):
-// access_ttl_seconds 0 restores the configured lifetime (short values are
-// allowed here: tests use them to put codex inside its refresh window);
-// reuse_grace_seconds 0 means no grace window.
-type Settings struct {
-	AccessTTLSeconds  *float64 `json:"access_ttl_seconds,omitempty"`
-	ReuseGraceSeconds *float64 `json:"reuse_grace_seconds,omitempty"`
-	// AutoApprove false suspends --auto-approve (so a harness can observe
-	// pending polls); true resumes it.
-	AutoApprove *bool `json:"auto_approve,omitempty"`
-}
-
+// adminSettings applies runtime overrides of the configuration (mock
+// control): access_ttl_seconds 0 restores the configured lifetime (short
+// values are allowed here: tests use them to put codex inside its refresh
+// window); reuse_grace_seconds 0 means no grace window; auto_approve false
+// suspends --auto-approve so a harness can observe pending polls.
 func (s *Server) adminSettings(w http.ResponseWriter, r *http.Request) {
-	var in Settings
+	var in adminapi.Settings
 	if err := readJSON(w, r, &in); err != nil {
 		oauth.Write(w, err)
 		return
@@ -446,10 +404,7 @@ func (s *Server) autoApproveUser() string {
 // token response a code exchange would give. For client developers who
 // need tokens (or a ready auth.json) in one call.
 func (s *Server) adminMintTokens(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		User     string `json:"user"`
-		ClientID string `json:"client_id"`
-	}
+	var in adminapi.MintTokens
 	if err := readJSON(w, r, &in); err != nil {
 		oauth.Write(w, err)
 		return

@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/codexauth/codexauth/adminapi"
 	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/codexcli"
 )
@@ -112,12 +113,7 @@ func adminHasSettings(ctx context.Context, a *harness.Admin) bool {
 	if err != nil {
 		return false
 	}
-	for _, c := range s.Capabilities {
-		if c == "settings" {
-			return true
-		}
-	}
-	return false
+	return s.Has(adminapi.CapSettings)
 }
 
 var _ = Describe("The real codex CLI", func() {
