@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,9 +12,6 @@ import (
 
 	"github.com/codexauth/codexauth/adminapi"
 	"github.com/codexauth/codexauth/harness/wire"
-	"github.com/codexauth/codexauth/issuer"
-	"github.com/codexauth/codexauth/issuer/faults"
-	"github.com/codexauth/codexauth/issuer/store/memory"
 )
 
 // Capability is something a spec may need from a target.
@@ -75,6 +71,10 @@ type Config struct {
 	WorkloadAssertion, FederationRuleID string
 	// CodexBin is the real codex binary ("" disables the codex-cli profile).
 	CodexBin string
+	// Builtin starts the built-in reference issuer when neither Issuer nor
+	// Docker is given. The harness never imports the issuer: cmd/ wires
+	// issuer/issuertest in (nil: no built-in target in this binary).
+	Builtin StartBuiltin
 	// BuiltinFaults are switched on in the built-in issuer (self-test).
 	BuiltinFaults []string
 	// BuiltinReuseGrace configures the built-in issuer's grace window.
@@ -93,9 +93,28 @@ type Target struct {
 	Admin    *Admin
 	Approver Approver
 	caps     map[Capability]string // capability → "" if present, else why not
-	builtin  *issuer.Server
 	close    func()
 }
+
+// BuiltinOptions configure the built-in reference issuer.
+type BuiltinOptions struct {
+	// Faults of the issuer's catalogue to switch on (the self-test).
+	Faults []string
+	// ReuseGrace is the issuer's reuse grace window.
+	ReuseGrace time.Duration
+}
+
+// BuiltinIssuer is a running built-in issuer as the harness sees it: a URL
+// and the credentials of its admin API and validate endpoint.
+type BuiltinIssuer struct {
+	URL, Name, Version          string
+	AdminToken                  string
+	ValidateURL, InternalSecret string
+	Close                       func()
+}
+
+// StartBuiltin starts the built-in reference issuer on loopback.
+type StartBuiltin func(ctx context.Context, o BuiltinOptions) (BuiltinIssuer, error)
 
 // Open prepares the target: starts the built-in issuer when no URL is
 // given, probes the admin API, and works out capabilities.
@@ -140,46 +159,23 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 // Close stops the built-in issuer, if any.
 func (t *Target) Close() { t.close() }
 
-// Builtin is the in-process issuer (nil for URL targets).
-func (t *Target) Builtin() *issuer.Server { return t.builtin }
-
 func (t *Target) startBuiltin(ctx context.Context) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if t.Cfg.Builtin == nil {
+		return errors.New("this program has no built-in issuer: give --issuer URL or --docker-image")
+	}
+	b, err := t.Cfg.Builtin(ctx, BuiltinOptions{Faults: t.Cfg.BuiltinFaults, ReuseGrace: t.Cfg.BuiltinReuseGrace})
 	if err != nil {
 		return fmt.Errorf("built-in issuer: %w", err)
 	}
-	fs, err := faults.NewSet(t.Cfg.BuiltinFaults...)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	st := memory.New()
-	if err := issuer.SeedUsers(ctx, st, issuer.DefaultUsers()); err != nil {
-		ln.Close()
-		return err
-	}
-	token := "builtin-" + wire.NewState()
-	srv, err := issuer.New(ctx, issuer.Config{PublicURL: "http://" + ln.Addr().String(), Store: st, AdminToken: token,
-		InternalSecret: "builtin-secret-" + wire.NewState(), DeviceInterval: 1, Faults: fs, GCInterval: -1,
-		ReuseGrace: t.Cfg.BuiltinReuseGrace, Version: "builtin"})
-	if err != nil {
-		ln.Close()
-		return fmt.Errorf("built-in issuer: %w", err)
-	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go hs.Serve(ln)
-	t.builtin = srv
-	t.Issuer = srv.Config().PublicURL
-	t.Name = "codexauth built-in reference issuer"
-	t.Cfg.AdminToken = token
+	t.Issuer, t.Name, t.Version = b.URL, b.Name, b.Version
+	t.Cfg.AdminToken = b.AdminToken
 	if t.Cfg.ValidateURL == "" {
-		t.Cfg.ValidateURL = t.Issuer + "/internal/codex-auth/validate"
-		t.Cfg.InternalSecret = srv.Config().InternalSecret
+		t.Cfg.ValidateURL, t.Cfg.InternalSecret = b.ValidateURL, b.InternalSecret
 	}
 	if t.Cfg.Approver == "" {
 		t.Cfg.Approver = "admin"
 	}
-	t.close = func() { hs.Close() }
+	t.close = b.Close
 	return nil
 }
 

@@ -29,6 +29,11 @@ command -v chromium || command -v chromium-browser
 step "go vet"
 go vet ./...
 
+step "import rule: the harness and the specs import nothing of the issuer"
+go test -count=1 ./internal/archtest/
+harness_deps=$(go list -deps ./harness/... ./specs/... | grep '^github.com/codexauth/codexauth/' | sed 's#github.com/codexauth/codexauth/##' | tr '\n' ' ')
+echo "harness + specs depend on: $harness_deps"
+
 bindir=$(mktemp -d)
 trap 'rm -rf "$bindir"' EXIT
 go build -o "$bindir/codexauth" ./cmd/codexauth

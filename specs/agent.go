@@ -4,16 +4,14 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
-	"strings"
+	"errors"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/wire"
-	"github.com/codexauth/codexauth/issuer/keys"
 )
 
 // agentIdentity mints a fresh identity through the admin API, or uses the
@@ -37,35 +35,13 @@ func needsMinting() {
 	}
 }
 
-// agentJWKS fetches the agent-identity key set at path.
-func agentJWKS(ctx SpecContext, path string) map[string]any {
-	GinkgoHelper()
-	ex := client().Get(ctx, path, nil)
-	expectStatus(ex, 200)
-	var set keys.JWKS
-	Expect(json.Unmarshal(ex.Body, &set)).To(Succeed(), "%s", ex)
-	out := map[string]any{}
-	for _, k := range set.Keys {
-		if pub, err := keys.ParseJWK(k); err == nil {
-			out[k.Kid] = pub
-		}
-	}
-	return out
-}
+// agentJWKSPath is where codex fetches the agent-identity keys (§8.1).
+const agentJWKSPath = "/backend-api/wham/agent-identities/jwks"
 
 // verifyAgentJWT reproduces codex's verification (§8.1): RS256 only, the
 // kid looked up in the agent JWKS, literal iss and aud, exp enforced.
 func verifyAgentJWT(ctx SpecContext, raw string) error {
-	set := agentJWKS(ctx, "/backend-api/wham/agent-identities/jwks")
-	_, err := jwt.Parse(raw, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		if k, ok := set[kid]; ok {
-			return k, nil
-		}
-		return nil, jwt.ErrTokenUnverifiable
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(wire.AgentIssuer), jwt.WithAudience(wire.AgentAudience),
-		jwt.WithExpirationRequired(), jwt.WithTimeFunc(func() time.Time { return target.IssuerNow(ctx) }))
-	return err
+	return wire.VerifyAgentIdentity(raw, fetchJWKS(ctx, agentJWKSPath), target.IssuerNow(ctx))
 }
 
 func registerTask(ctx SpecContext, a wire.AgentIdentity) string {
@@ -92,9 +68,9 @@ var _ = Describe("Agent identity", func() {
 	Requirement("CDX-AGENT-002", needs(ai), func(ctx SpecContext) {
 		a := agentIdentity(ctx)
 		kid, _ := a.Header["kid"].(string)
-		Expect(agentJWKS(ctx, "/backend-api/wham/agent-identities/jwks")).To(HaveKey(kid), "codex: \"agent identity JWT kid %s is not trusted\"", kid)
+		Expect(fetchJWKS(ctx, agentJWKSPath)).To(HaveKey(kid), "codex: \"agent identity JWT kid %s is not trusted\"", kid)
 		err := verifyAgentJWT(ctx, a.Raw)
-		if err != nil && !strings.Contains(err.Error(), "issuer") && !strings.Contains(err.Error(), "audience") {
+		if err != nil && !errors.Is(err, wire.ErrWrongIssuer) && !errors.Is(err, wire.ErrWrongAudience) {
 			Fail("signature does not verify with the published key: " + err.Error())
 		}
 	})
@@ -132,7 +108,7 @@ var _ = Describe("Agent identity", func() {
 	Requirement("CDX-AGENT-008", needs(ai), func(ctx SpecContext) {
 		a := agentIdentity(ctx)
 		kid, _ := a.Header["kid"].(string)
-		Expect(agentJWKS(ctx, "/agent-identities/jwks")).To(HaveKey(kid))
+		Expect(fetchJWKS(ctx, "/agent-identities/jwks")).To(HaveKey(kid))
 	})
 	Requirement("CDX-AGENT-009", needs(ai), func(ctx SpecContext) {
 		registerTask(ctx, agentIdentity(ctx))
@@ -178,8 +154,7 @@ var _ = Describe("Agent identity", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(verifyAgentJWT(ctx, a.Raw)).To(Succeed(), "an identity minted before the rotation no longer verifies")
 		set := jwks(ctx)
-		_, err = jwt.Parse(toks.AccessToken, func(t *jwt.Token) (any, error) { return set[t.Header["kid"].(string)], nil },
-			jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
+		_, _, err = wire.VerifyRS256(toks.AccessToken, set)
 		Expect(err).NotTo(HaveOccurred(), "an access token issued before the rotation no longer verifies")
 		b := agentIdentity(ctx)
 		Expect(b.Header["kid"]).NotTo(Equal(a.Header["kid"]), "identities minted after the rotation still use the old key")

@@ -1,16 +1,14 @@
 package specs
 
 import (
-	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
 
-	"github.com/golang-jwt/jwt/v5"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/codexauth/codexauth/issuer/keys"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 func discovery(ctx SpecContext) map[string]any {
@@ -22,23 +20,28 @@ func discovery(ctx SpecContext) map[string]any {
 	return doc
 }
 
-func jwks(ctx SpecContext) map[string]*rsa.PublicKey {
+// jwks fetches the token-signing keys through discovery's jwks_uri, parsed
+// by the harness's own JOSE code (never the issuer's).
+func jwks(ctx SpecContext) wire.KeySet {
 	GinkgoHelper()
 	uri, _ := discovery(ctx)["jwks_uri"].(string)
 	if uri == "" {
 		uri = target.Issuer + "/.well-known/jwks.json"
 	}
-	ex := client().Get(ctx, strings.TrimPrefix(uri, target.Issuer), nil)
+	return fetchJWKS(ctx, strings.TrimPrefix(uri, target.Issuer))
+}
+
+// fetchJWKS reads a JWK Set at path under the issuer.
+func fetchJWKS(ctx SpecContext, path string) wire.KeySet {
+	GinkgoHelper()
+	ex := client().Get(ctx, path, nil)
 	expectStatus(ex, 200)
-	var set keys.JWKS
-	Expect(json.Unmarshal(ex.Body, &set)).To(Succeed(), "JWKS is not JSON: %s", ex)
-	out := map[string]*rsa.PublicKey{}
-	for _, k := range set.Keys {
-		if pub, err := keys.ParseJWK(k); err == nil && k.Kid != "" {
-			out[k.Kid] = pub
-		}
+	set, problems, err := wire.ParseJWKS(ex.Body)
+	Expect(err).NotTo(HaveOccurred(), "%s", ex)
+	if len(set) == 0 && len(problems) > 0 {
+		GinkgoWriter.Printf("JWKS %s has no usable key: %s\n", path, strings.Join(problems, "; "))
 	}
-	return out
+	return set
 }
 
 var _ = Describe("Discovery and signing keys", func() {
@@ -69,9 +72,8 @@ var _ = Describe("Discovery and signing keys", func() {
 			Expect(hdr).To(HaveKeyWithValue("alg", "RS256"), "%s header", name)
 			kid, _ := hdr["kid"].(string)
 			Expect(set).To(HaveKey(kid), "%s kid %q is not in the JWKS", name, kid)
-			_, err = jwt.Parse(raw, func(*jwt.Token) (any, error) { return set[kid], nil },
-				jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
-			Expect(err).NotTo(HaveOccurred(), "%s signature does not verify with JWKS key %s", name, kid)
+			_, _, err = wire.VerifyRS256(raw, set)
+			Expect(err).NotTo(HaveOccurred(), "%s", name)
 		}
 	})
 })

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/internal/builtin"
 	"github.com/codexauth/codexauth/specs"
 )
 
@@ -20,6 +21,7 @@ import (
 func TestConformance(t *testing.T) {
 	RegisterFailHandler(Fail)
 	cfg := harness.Config{
+		Builtin:        builtin.Start,
 		Issuer:         os.Getenv("CODEXAUTH_ISSUER"),
 		AdminToken:     os.Getenv("CODEXAUTH_ADMIN_TOKEN"),
 		Approver:       os.Getenv("CODEXAUTH_APPROVER"),

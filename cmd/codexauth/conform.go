@@ -21,6 +21,7 @@ import (
 	"github.com/codexauth/codexauth/harness/registry"
 	"github.com/codexauth/codexauth/harness/report"
 	"github.com/codexauth/codexauth/harness/wire"
+	"github.com/codexauth/codexauth/internal/builtin"
 	"github.com/codexauth/codexauth/specs"
 )
 
@@ -124,7 +125,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		waivers = w
 	}
-	cfg := harness.Config{Issuer: f.issuer, ClientID: f.clientID, AdminToken: f.adminToken, Approver: f.approver,
+	cfg := harness.Config{Builtin: builtin.Start, Issuer: f.issuer, ClientID: f.clientID, AdminToken: f.adminToken, Approver: f.approver,
 		User: f.user, Password: f.password, MaxWait: f.maxWait, AccessTTL: f.accessTTL, ValidateURL: f.validateURL,
 		InternalSecret: f.secret, BuiltinFaults: f.faults, BuiltinReuseGrace: f.reuseGrace,
 		Docker: harness.DockerTarget{Image: f.dockerImage, Port: f.dockerPort, Env: f.dockerEnv, Cmd: strings.Fields(f.dockerCmd), Path: f.dockerPath}}

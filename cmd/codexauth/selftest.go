@@ -21,6 +21,7 @@ import (
 	"github.com/codexauth/codexauth/harness/oracle"
 	"github.com/codexauth/codexauth/harness/registry"
 	"github.com/codexauth/codexauth/harness/report"
+	"github.com/codexauth/codexauth/internal/builtin"
 	"github.com/codexauth/codexauth/issuer/faults"
 )
 
@@ -310,7 +311,7 @@ func runOracle(ctx context.Context, bin, tmp string, results []faultResult, base
 			}
 			dir, err := os.MkdirTemp(tmp, "oracle-")
 			if err == nil {
-				rows[i].codex, err = oracle.Run(ctx, bin, rows[i].flow, faultsOn, builtinGrace, dir)
+				rows[i].codex, err = oracle.Run(ctx, builtin.Start, bin, rows[i].flow, faultsOn, builtinGrace, dir)
 			}
 			rows[i].err = err
 		}(i)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/codexcli"
+	"github.com/codexauth/codexauth/internal/builtin"
 )
 
 // TestRealCodexBrowserLogin drives `codex login` (browser), whose issuer is
@@ -20,7 +21,7 @@ import (
 func TestRealCodexBrowserLogin(t *testing.T) {
 	codex := codexBin(t)
 	ctx := context.Background()
-	target, err := harness.Open(ctx, harness.Config{})
+	target, err := harness.Open(ctx, harness.Config{Builtin: builtin.Start})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,10 +35,11 @@ type Outcome struct {
 	Summary string
 }
 
-// Run starts the built-in issuer with faults on (and the given reuse grace
-// window, the same the suite ran with) and runs flow with the real codex.
-func Run(ctx context.Context, bin, flow string, faults []string, grace time.Duration, dir string) (Outcome, error) {
-	target, err := harness.Open(ctx, harness.Config{BuiltinFaults: faults, BuiltinReuseGrace: grace})
+// Run starts the built-in issuer through start with faults on (and the
+// given reuse grace window, the same the suite ran with) and runs flow with
+// the real codex.
+func Run(ctx context.Context, start harness.StartBuiltin, bin, flow string, faults []string, grace time.Duration, dir string) (Outcome, error) {
+	target, err := harness.Open(ctx, harness.Config{Builtin: start, BuiltinFaults: faults, BuiltinReuseGrace: grace})
 	if err != nil {
 		return Outcome{}, err
 	}
