@@ -12,6 +12,7 @@ import (
 
 	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/wire"
+	"github.com/codexauth/codexauth/issuer/issuertest"
 )
 
 // adminFlags are shared by the commands that drive a running issuer.
@@ -225,24 +226,6 @@ func runApprove(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return exitOK
 }
 
-// authJSON is codex 0.169.0's auth.json for a ChatGPT login (contract §10).
-type authJSON struct {
-	AuthMode     string  `json:"auth_mode"`
-	OpenAIAPIKey *string `json:"OPENAI_API_KEY"`
-	Tokens       struct {
-		IDToken         string `json:"id_token"`
-		AccessToken     string `json:"access_token"`
-		RefreshToken    string `json:"refresh_token"`
-		OAuthProvenance struct {
-			Issuer   string `json:"issuer"`
-			ClientID string `json:"client_id"`
-		} `json:"oauth_provenance"`
-		LoginOwnerID string  `json:"login_owner_id"`
-		AccountID    *string `json:"account_id"`
-	} `json:"tokens"`
-	LastRefresh string `json:"last_refresh"`
-}
-
 func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var user, clientID, issuerURL string
 	admin, code, ok := adminCmd("mint auth-json", mintSynopsis, args, stderr, func(fs *flag.FlagSet) {
@@ -258,17 +241,12 @@ func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stderr, "codexauth mint auth-json: %v\n", err)
 		return exitRuntime
 	}
-	var out authJSON
-	out.AuthMode = "chatgpt"
-	out.Tokens.IDToken, out.Tokens.AccessToken, out.Tokens.RefreshToken = toks.IDToken, toks.AccessToken, toks.RefreshToken
-	out.Tokens.OAuthProvenance.Issuer = issuerURL
-	out.Tokens.OAuthProvenance.ClientID = clientID
-	out.Tokens.LoginOwnerID = wire.NewState()
-	if info, err := wire.ParseIDToken(toks.IDToken); err == nil && info.AccountID != "" {
-		out.Tokens.AccountID = &info.AccountID
+	b, err := issuertest.AuthJSON(issuertest.Tokens{IDToken: toks.IDToken, AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken},
+		issuerURL, clientID, time.Now())
+	if err != nil {
+		fmt.Fprintf(stderr, "codexauth mint auth-json: %v\n", err)
+		return exitRuntime
 	}
-	out.LastRefresh = time.Now().UTC().Format(time.RFC3339Nano)
-	b, _ := json.MarshalIndent(out, "", "  ")
 	fmt.Fprintln(stdout, string(b))
 	return exitOK
 }
