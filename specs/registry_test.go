@@ -2,12 +2,15 @@ package specs_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/codexauth/codexauth/harness/registry"
+	"github.com/codexauth/codexauth/harness/report"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/requirements.md")
@@ -50,18 +53,13 @@ func TestRegistry(t *testing.T) {
 		if r.Section == "" || r.Title == "" {
 			t.Errorf("%s: needs a title and a contract section", r.ID)
 		}
-		if registry.Impact[r.ID] == "" {
-			t.Errorf("%s: says nothing of what its violation costs (harness/impact.go)", r.ID)
-		}
-	}
-	for id := range registry.Impact {
-		if _, ok := registry.Lookup(id); !ok {
-			t.Errorf("impact for %s, which is not a requirement", id)
+		if r.Impact == "" {
+			t.Errorf("%s: says nothing of what its violation costs", r.ID)
 		}
 	}
 	for id := range files {
 		if _, ok := registry.Lookup(id); !ok {
-			t.Errorf("spec for %s, which is not in harness/requirements.go", id)
+			t.Errorf("spec for %s, which is not in harness/registry", id)
 		}
 	}
 	if n := len(registry.Requirements); n < 60 {
@@ -69,17 +67,48 @@ func TestRegistry(t *testing.T) {
 	}
 }
 
-// TestCatalogue keeps docs/requirements.md generated from the registry.
+// TestCatalogue keeps docs/requirements.md and the generated blocks of the
+// README (profile table, exit codes) written from the registry.
 func TestCatalogue(t *testing.T) {
-	want := registry.Catalogue(specFiles(t))
-	path := filepath.Join("..", "docs", "requirements.md")
-	if *update {
-		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+	check := func(path, want string) {
+		t.Helper()
+		if *update {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != want {
+			t.Errorf("%s is out of date: run `go test ./specs -run TestCatalogue -update`", path)
+		}
+	}
+	check(filepath.Join("..", "docs", "requirements.md"), registry.Catalogue(specFiles(t)))
+
+	readme := filepath.Join("..", "README.md")
+	b, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for _, block := range []struct{ name, body string }{
+		{"profiles", registry.ProfileTable()},
+		{"exit codes", report.ExitCodeHelp() + "\n"},
+	} {
+		if s, err = replaceGenerated(s, block.name, block.body); err != nil {
 			t.Fatal(err)
 		}
 	}
-	got, err := os.ReadFile(path)
-	if err != nil || string(got) != want {
-		t.Fatalf("docs/requirements.md is out of date: run `go test ./specs -run TestCatalogue -update`")
+	check(readme, s)
+}
+
+// replaceGenerated replaces the text between "<!-- generated: NAME" and
+// "<!-- end generated: NAME -->" (the opening comment line stays).
+func replaceGenerated(doc, name, body string) (string, error) {
+	begin := strings.Index(doc, "<!-- generated: "+name)
+	end := strings.Index(doc, "<!-- end generated: "+name+" -->")
+	if begin < 0 || end < begin {
+		return doc, fmt.Errorf("README.md has no generated block %q", name)
 	}
+	nl := strings.IndexByte(doc[begin:], '\n') + begin + 1
+	return doc[:nl] + body + doc[end:], nil
 }

@@ -115,13 +115,13 @@ func Outcomes(r *types.Report) []report.Outcome {
 }
 
 // LabelFilter selects profiles.
-func LabelFilter(profiles []string) string {
+func LabelFilter(profiles []registry.Profile) string {
 	if len(profiles) == 0 {
 		return ""
 	}
 	parts := make([]string, len(profiles))
 	for i, p := range profiles {
-		parts[i] = "profile:" + p
+		parts[i] = "profile:" + string(p)
 	}
 	return strings.Join(parts, " || ")
 }

@@ -25,8 +25,8 @@ var (
 	preopened *harness.Target
 	target    *harness.Target
 	openErr   error
-	// specsSeen records the requirement ids that have a spec, for the
-	// registry test and the catalogue generator.
+	// specsSeen records the requirement ids that have a spec: a second
+	// spec for one id is a programming error.
 	specsSeen = map[string]string{}
 )
 
@@ -48,9 +48,6 @@ func UseTarget(t *harness.Target) {
 
 // Target returns the opened target (nil before the suite starts).
 func Target() *harness.Target { return target }
-
-// SpecIDs returns requirement id → spec text for every registered spec.
-func SpecIDs() map[string]string { return specsSeen }
 
 var _ = BeforeSuite(func(ctx SpecContext) {
 	cfgMu.Lock()
@@ -87,7 +84,7 @@ func Requirement(id string, needs []harness.Capability, body func(ctx SpecContex
 		panic(fmt.Sprintf("requirement %s has two specs (%q)", id, prev))
 	}
 	specsSeen[id] = text
-	return It(text, Offset(1), Label("req:"+id, "profile:"+r.Profile, "level:"+string(r.Level)), func(ctx SpecContext) {
+	return It(text, Offset(1), Label("req:"+id, "profile:"+string(r.Profile), "level:"+string(r.Level)), func(ctx SpecContext) {
 		for _, c := range needs {
 			if why := target.Missing(c); why != "" {
 				Skip(NotRunPrefix + string(c) + ": " + why)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/report"
 	"github.com/codexauth/codexauth/harness/wire"
 	"github.com/codexauth/codexauth/issuer/issuertest"
 )
@@ -47,12 +48,12 @@ func adminCmd(name, synopsis string, args []string, stderr io.Writer, define fun
 	for flagName, v := range required {
 		if *v == "" {
 			fmt.Fprintf(stderr, "codexauth %s: --%s is required\n", name, flagName)
-			return nil, exitUsage, false
+			return nil, report.ExitUsage, false
 		}
 	}
 	admin, ok := a.client(stderr, name)
 	if !ok {
-		return nil, exitUsage, false
+		return nil, report.ExitUsage, false
 	}
 	return admin, 0, true
 }
@@ -91,10 +92,10 @@ func subcommand(args []string, name, want, synopsis string, stdout, stderr io.Wr
 	}
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 		fmt.Fprintln(stdout, synopsis)
-		return exitOK, true
+		return report.ExitOK, true
 	}
 	fmt.Fprintf(stderr, "codexauth %s: expected %q\n\n%s\n", name, want, synopsis)
-	return exitUsage, true
+	return report.ExitUsage, true
 }
 
 func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -118,12 +119,12 @@ func runMint(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jwt, err := admin.MintAgentIdentity(ctx, user, rid)
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth mint: %v\n", err)
-		return exitRuntime
+		return report.ExitRuntime
 	}
 	id, _ := wire.ParseAgentIdentity(jwt)
 	fmt.Fprintf(stderr, "agent identity %s for %s (revoke: codexauth revoke agent-identity --runtime-id %s)\n", id.RuntimeID, user, id.RuntimeID)
 	fmt.Fprintln(stdout, jwt)
-	return exitOK
+	return report.ExitOK
 }
 
 const revokeSynopsis = `Revokes through a running issuer's admin API; takes effect at once.
@@ -143,10 +144,10 @@ func runRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if err := admin.RevokeAgentIdentity(ctx, rid); err != nil {
 		fmt.Fprintf(stderr, "codexauth revoke: %v\n", err)
-		return exitRuntime
+		return report.ExitRuntime
 	}
 	fmt.Fprintf(stdout, "revoked agent identity %s\n", rid)
-	return exitOK
+	return report.ExitOK
 }
 
 const keysSynopsis = `Manages a running issuer's signing keys.
@@ -167,10 +168,10 @@ func runKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	kid, err := admin.RotateKeys(ctx)
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth keys rotate: %v\n", err)
-		return exitRuntime
+		return report.ExitRuntime
 	}
 	fmt.Fprintf(stdout, "new signing key %s\n", kid)
-	return exitOK
+	return report.ExitOK
 }
 
 const approveSynopsis = `A reference --approver exec command for the codexauth issuer: reads one JSON object on stdin
@@ -198,7 +199,7 @@ func runApprove(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var raw map[string]string
 	if err := dec.Decode(&raw); err != nil {
 		fmt.Fprintf(stderr, "codexauth approve: stdin is not a JSON object: %v\n", err)
-		return exitUsage
+		return report.ExitUsage
 	}
 	in.Action, in.UserCode, in.URL, in.User = raw["action"], raw["user_code"], raw["url"], raw["user"]
 	if in.User == "" {
@@ -221,9 +222,9 @@ func runApprove(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth approve: %s: %v\n", in.Action, err)
-		return exitFailed
+		return report.ExitFailed
 	}
-	return exitOK
+	return report.ExitOK
 }
 
 func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -239,16 +240,16 @@ func runMintAuthJSON(ctx context.Context, args []string, stdout, stderr io.Write
 	toks, err := admin.MintTokens(ctx, user, clientID)
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth mint auth-json: %v\n", err)
-		return exitRuntime
+		return report.ExitRuntime
 	}
 	b, err := issuertest.AuthJSON(issuertest.Tokens{IDToken: toks.IDToken, AccessToken: toks.AccessToken, RefreshToken: toks.RefreshToken},
 		issuerURL, clientID, time.Now())
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth mint auth-json: %v\n", err)
-		return exitRuntime
+		return report.ExitRuntime
 	}
 	fmt.Fprintln(stdout, string(b))
-	return exitOK
+	return report.ExitOK
 }
 
 func runMintPAT(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -262,8 +263,8 @@ func runMintPAT(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	tok, err := admin.MintPAT(ctx, user)
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth mint personal-access-token: %v\n", err)
-		return exitRuntime
+		return report.ExitRuntime
 	}
 	fmt.Fprintln(stdout, tok)
-	return exitOK
+	return report.ExitOK
 }

@@ -25,21 +25,19 @@ import (
 	"github.com/codexauth/codexauth/specs"
 )
 
-const conformSynopsis = `Runs the conformance suite: replays what codex 0.169.0 does against an issuer and reports,
+var conformSynopsis = fmt.Sprintf(`Runs the conformance suite: replays what codex 0.169.0 does against an issuer and reports,
 requirement by requirement, whether codex users would succeed there.
 
 Without --issuer it tests the built-in reference issuer (in-process, admin API on). Specs whose
 capability the target lacks (clock control, an approver that can deny, …) are reported "not run"
 with the reason, never passed.
 
-Exit codes: 0 conformant; 1 a MUST requirement failed (any failure with --strict); 2 bad flags or
-configuration; 3 the issuer could not be reached; 4 a MUST of a required profile could not run;
-5 a waiver matched nothing.
+%s
 
 Examples:
   codexauth conform
   codexauth conform --issuer https://auth.example.com --approver exec --approver-command ./approve.sh
-  codexauth conform --issuer http://127.0.0.1:8765 --admin-token $T --profile core --profile reuse`
+  codexauth conform --issuer http://127.0.0.1:8765 --admin-token $T --profile core --profile reuse`, report.ExitCodeHelp())
 
 type conformFlags struct {
 	issuer, approver, approverCmd, adminToken, clientID, user, password string
@@ -62,7 +60,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.clientID, "client-id", wire.CodexClientID, "client id to send (codex's --experimental_client-id)")
 	fs.StringVar(&f.user, "user", "alice", "user the approver signs in as")
 	fs.StringVar(&f.password, "password", "", "password of --user for --approver form")
-	fs.Var(&f.profiles, "profile", "profile to run and require (repeatable): "+strings.Join(registry.Profiles, ", ")+"; default: run all, require core")
+	fs.Var(&f.profiles, "profile", "profile to run and require (repeatable): "+registry.ProfileNames()+"; default: run all, require core")
 	fs.StringVar(&f.outDir, "out", "codexauth-conformance", "folder for the reports not given a path of their own")
 	fs.StringVar(&f.junit, "junit", "", "JUnit XML report path (default OUT/junit.xml)")
 	fs.StringVar(&f.jsonOut, "json", "", "Ginkgo JSON report path (default OUT/ginkgo.json)")
@@ -94,34 +92,37 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if f.list {
 		for _, r := range registry.Requirements {
-			if len(f.profiles) == 0 || slices.Contains(f.profiles, r.Profile) {
+			if len(f.profiles) == 0 || slices.Contains(f.profiles, string(r.Profile)) {
 				fmt.Fprintf(stdout, "%-16s %-6s %-15s %s\n", r.ID, r.Level, r.Profile, r.Title)
 			}
 		}
-		return exitOK
+		return report.ExitOK
 	}
 	for _, id := range f.only {
 		if _, ok := registry.Lookup(id); !ok {
 			fmt.Fprintf(stderr, "codexauth conform: --only %q is not a requirement id (see --list)\n", id)
-			return report.ExitConfig
+			return report.ExitUsage
 		}
 	}
-	for _, p := range f.profiles {
-		if !slices.Contains(registry.Profiles, p) {
-			fmt.Fprintf(stderr, "codexauth conform: unknown --profile %q (known: %s)\n", p, strings.Join(registry.Profiles, ", "))
-			return report.ExitConfig
+	var profiles []registry.Profile
+	for _, name := range f.profiles {
+		p, ok := registry.ParseProfile(name)
+		if !ok {
+			fmt.Fprintf(stderr, "codexauth conform: unknown --profile %q (known: %s)\n", name, registry.ProfileNames())
+			return report.ExitUsage
 		}
+		profiles = append(profiles, p)
 	}
 	if f.issuer != "" && len(f.faults) > 0 {
 		fmt.Fprintln(stderr, "codexauth conform: --fault applies to the built-in issuer only; switch faults on a remote reference issuer with its admin API")
-		return report.ExitConfig
+		return report.ExitUsage
 	}
 	var waivers []report.Waiver
 	if f.waivers != "" {
 		w, err := report.LoadWaivers(f.waivers)
 		if err != nil {
 			fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
-			return report.ExitConfig
+			return report.ExitUsage
 		}
 		waivers = w
 	}
@@ -151,7 +152,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		b, err := os.ReadFile(c.path)
 		if err != nil {
 			fmt.Fprintf(stderr, "codexauth conform: --%s: %v\n", c.flag, err)
-			return report.ExitConfig
+			return report.ExitUsage
 		}
 		*c.dst = strings.TrimSpace(string(b))
 	}
@@ -161,7 +162,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			cfg.CodexBin = bin
 		} else if f.codexBin != "" {
 			fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
-			return report.ExitConfig
+			return report.ExitUsage
 		}
 	}
 	// Open the target up front, once: configuration and reachability errors
@@ -175,7 +176,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		if errors.As(err, &rerr) {
 			return report.ExitRuntime
 		}
-		return report.ExitConfig
+		return report.ExitUsage
 	}
 	name, url, targetVersion := target.Name, target.Issuer, target.Version
 	approver := target.Approver.Name()
@@ -194,19 +195,19 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		if err := os.MkdirAll(filepath.Dir(*p), 0o755); err != nil {
 			fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
-			return report.ExitConfig
+			return report.ExitUsage
 		}
 	}
-	required := []string(f.profiles)
+	required := profiles
 	if len(required) == 0 {
-		required = []string{registry.ProfileCore}
+		required = []registry.Profile{registry.ProfileCore}
 	}
 	fmt.Fprintf(stdout, "codexauth conform %s — testing %s (%s)\napprover: %s; profiles: %s; required: %s\n\n",
-		version, name, url, approver, profileList(f.profiles), strings.Join(required, ", "))
+		version, name, url, approver, profileList(profiles), profileList(required))
 
 	specs.UseTarget(target) // the suite closes it
 	suiteCfg, repCfg := GinkgoConfiguration()
-	suiteCfg.LabelFilter = specs.LabelFilter(f.profiles)
+	suiteCfg.LabelFilter = specs.LabelFilter(profiles)
 	if len(f.only) > 0 {
 		ids := make([]string, len(f.only))
 		for i, id := range f.only {
@@ -217,7 +218,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	suiteCfg.Timeout = 30 * time.Minute
 	repCfg.NoColor, repCfg.Succinct, repCfg.SilenceSkips = true, true, true
 	formatter.ColorableStdOut = io.Discard // our own progress and summary replace Ginkgo's console output
-	total := countSelected(f.profiles)
+	total := countSelected(profiles)
 	if len(f.only) > 0 {
 		total = len(f.only)
 	}
@@ -261,14 +262,18 @@ type failer struct{}
 
 func (failer) Fail() {}
 
-func profileList(p []string) string {
-	if len(p) == 0 {
+func profileList(ps []registry.Profile) string {
+	if len(ps) == 0 {
 		return "all"
 	}
-	return strings.Join(p, ", ")
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		names[i] = string(p)
+	}
+	return strings.Join(names, ", ")
 }
 
-func countSelected(profiles []string) int {
+func countSelected(profiles []registry.Profile) int {
 	n := 0
 	for _, r := range registry.Requirements {
 		if len(profiles) == 0 || slices.Contains(profiles, r.Profile) {

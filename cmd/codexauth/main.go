@@ -12,18 +12,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/codexauth/codexauth/harness/report"
 )
 
 // version is set at build time (-ldflags "-X main.version=…").
 var version = "dev"
-
-// Exit codes shared by every subcommand.
-const (
-	exitOK      = 0
-	exitFailed  = 1 // the thing checked failed (non-conformant, missed fault)
-	exitUsage   = 2 // bad flags or configuration
-	exitRuntime = 3 // could not run (issuer unreachable, I/O)
-)
 
 type command struct {
 	name, summary string
@@ -61,9 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
-			return exitUsage
+			return report.ExitUsage
 		}
-		return exitOK
+		return report.ExitOK
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -72,7 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "codexauth: unknown command %q\n\n", args[0])
 	usage(stderr)
-	return exitUsage
+	return report.ExitUsage
 }
 
 // newFlagSet builds a flag set whose usage lists flags with their env names.
@@ -127,12 +121,12 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // otherwise (printing the error unless the flag package already did).
 func flagFailure(stderr io.Writer, name string, err error) int {
 	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+		return report.ExitOK
 	}
 	if !errors.Is(err, errUsageShown) {
 		fmt.Fprintf(stderr, "codexauth %s: %v\n", name, err)
 	}
-	return exitUsage
+	return report.ExitUsage
 }
 
 // errUsageShown reports a flag error the flag package has already printed.

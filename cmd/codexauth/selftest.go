@@ -49,7 +49,7 @@ type faultResult struct {
 }
 
 func (r faultResult) caught() bool {
-	return r.Err == nil && r.ExitCode == report.ExitNonConformant && len(r.Missing) == 0
+	return r.Err == nil && r.ExitCode == report.ExitFailed && len(r.Missing) == 0
 }
 
 func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -66,12 +66,12 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	self, err := os.Executable()
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
-		return exitRuntime
+		return report.ExitRuntime
 	}
 	tmp, err := os.MkdirTemp("", "codexauth-selftest-")
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
-		return exitRuntime
+		return report.ExitRuntime
 	}
 	defer os.RemoveAll(tmp)
 
@@ -82,7 +82,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			f, ok := faults.Lookup(n)
 			if !ok {
 				fmt.Fprintf(stderr, "codexauth selftest: unknown fault %q\n", n)
-				return exitUsage
+				return report.ExitUsage
 			}
 			sel = append(sel, f)
 		}
@@ -92,13 +92,20 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fmt.Fprintf(stdout, "codexauth selftest: %d faults, %d at a time\n", len(catalogue), *parallel)
 
 	// (c) the fault-free issuer fails nothing, in every profile the faults use.
-	base := conformRun(ctx, self, tmp, "baseline", nil, []string{"core", "browser", "reuse", "revocation", "expiry", "resilience", "agent-identity", "validate", "pat", "workload"}, nil)
+	// Every profile but codex-cli: the real codex is the oracle's, below.
+	var baseProfiles []string
+	for _, p := range registry.Profiles {
+		if p != registry.ProfileCodexCLI {
+			baseProfiles = append(baseProfiles, string(p))
+		}
+	}
+	base := conformRun(ctx, self, tmp, "baseline", nil, baseProfiles, nil)
 	baseOK := base.Err == nil && base.ExitCode == 0 && len(base.Failed) == 0
 	fmt.Fprintf(stdout, "fault-free baseline: exit %d, %d failed %v\n", base.ExitCode, len(base.Failed), base.Failed)
 	if base.Err != nil {
 		fmt.Fprintf(stdout, "  error: %v\n", base.Err)
 	}
-	strict := conformRun(ctx, self, tmp, "baseline-no-grace", nil, []string{"reuse"}, []string{"--builtin-reuse-grace", "0s"})
+	strict := conformRun(ctx, self, tmp, "baseline-no-grace", nil, []string{string(registry.ProfileReuse)}, []string{"--builtin-reuse-grace", "0s"})
 	if strict.Err != nil || strict.ExitCode != 0 || len(strict.Failed) > 0 {
 		baseOK = false
 	}
@@ -146,7 +153,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			verdict = "**missed**"
 			if r.Err != nil {
 				verdict += ": " + r.Err.Error()
-			} else if r.ExitCode != report.ExitNonConformant {
+			} else if r.ExitCode != report.ExitFailed {
 				verdict += fmt.Sprintf(": exit %d", r.ExitCode)
 			} else {
 				verdict += ": " + strings.Join(r.Missing, ", ") + " passed"
@@ -167,20 +174,20 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		bin, err := codexcli.Find(*codexBin)
 		if err != nil {
 			fmt.Fprintf(stderr, "codexauth selftest: the agreement check needs the real codex: %v (or pass --no-oracle)\n", err)
-			return exitUsage
+			return report.ExitUsage
 		}
 		agreeOK, agreement = runOracle(ctx, bin, tmp, results, base, *parallel, stdout)
 	}
 	if *doc != "" {
 		if err := writeFaultDoc(*doc, table.String(), score, agreement); err != nil {
 			fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
-			return exitRuntime
+			return report.ExitRuntime
 		}
 	}
 	if caught != len(results) || !baseOK || !agreeOK {
-		return exitFailed
+		return report.ExitFailed
 	}
-	return exitOK
+	return report.ExitOK
 }
 
 // conformRun runs `codexauth conform` on the built-in issuer in a child

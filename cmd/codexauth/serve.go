@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/codexauth/codexauth/harness/report"
 	"github.com/codexauth/codexauth/issuer"
 	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/store"
@@ -110,10 +111,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	log, err := newLogger(stderr, f.logLevel, f.logFormat)
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth serve: %v\n", err)
-		return exitUsage
+		return report.ExitUsage
 	}
 	srv, ln, cleanup, code := startIssuer(ctx, f, log, stdout, stderr)
-	if code != exitOK {
+	if code != report.ExitOK {
 		return code
 	}
 	defer cleanup()
@@ -127,7 +128,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	select {
 	case err := <-errc:
 		fmt.Fprintf(stderr, "codexauth serve: %v\n", err)
-		return exitRuntime
+		return report.ExitRuntime
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
@@ -137,7 +138,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		log.Warn("shutdown", "err", err)
 	}
 	log.Info("stopped")
-	return exitOK
+	return report.ExitOK
 }
 
 // startIssuer validates flags, opens the store, seeds users, listens and
@@ -149,12 +150,12 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 	}
 	fset, err := faults.NewSet(f.faults...)
 	if err != nil {
-		return fail(exitUsage, "--fault: %v", err)
+		return fail(report.ExitUsage, "--fault: %v", err)
 	}
 	var fixtures []issuer.UserFixture
 	if f.users != "" {
 		if fixtures, err = issuer.LoadFixtures(f.users); err != nil {
-			return fail(exitUsage, "%v", err)
+			return fail(report.ExitUsage, "%v", err)
 		}
 	}
 	adminToken := f.adminToken
@@ -163,7 +164,7 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
-		return fail(exitRuntime, "listen on %s: %v", f.addr, err)
+		return fail(report.ExitRuntime, "listen on %s: %v", f.addr, err)
 	}
 	publicURL := f.publicURL
 	if publicURL == "" {
@@ -172,7 +173,7 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 	st, desc, err := openStore(ctx, f.storeSpec)
 	if err != nil {
 		ln.Close()
-		return fail(exitRuntime, "open store: %v", err)
+		return fail(report.ExitRuntime, "open store: %v", err)
 	}
 	cleanup := func() { st.Close(); ln.Close() }
 	if len(fixtures) > 0 {
@@ -184,12 +185,12 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 	}
 	if err != nil {
 		cleanup()
-		return fail(exitRuntime, "seed users: %v", err)
+		return fail(report.ExitRuntime, "seed users: %v", err)
 	}
 	if f.autoApprove != "" {
 		if _, err := st.GetUser(ctx, f.autoApprove); err != nil {
 			cleanup()
-			return fail(exitUsage, "--auto-approve %q: no such user (add it to --users)", f.autoApprove)
+			return fail(report.ExitUsage, "--auto-approve %q: no such user (add it to --users)", f.autoApprove)
 		}
 	}
 	srv, err := issuer.New(ctx, issuer.Config{
@@ -202,9 +203,9 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 		cleanup()
 		var cerr *issuer.ConfigError
 		if errors.As(err, &cerr) {
-			return fail(exitUsage, "%v", err)
+			return fail(report.ExitUsage, "%v", err)
 		}
-		return fail(exitRuntime, "%v", err)
+		return fail(report.ExitRuntime, "%v", err)
 	}
 	base := strings.TrimRight(publicURL, "/")
 	fmt.Fprintf(stdout, "codexauth %s issuer listening on %s (store: %s)\n", version, base, desc)
@@ -232,7 +233,7 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 	if fl, ok := stdout.(*os.File); ok {
 		_ = fl.Sync()
 	}
-	return srv, ln, cleanup, exitOK
+	return srv, ln, cleanup, report.ExitOK
 }
 
 func isLoopback(a net.Addr) bool {

@@ -51,16 +51,6 @@ func LoadWaivers(path string) ([]Waiver, error) {
 	return f.Waivers, nil
 }
 
-// Exit codes of a conformance run.
-const (
-	ExitConformant    = 0
-	ExitNonConformant = 1
-	ExitConfig        = 2
-	ExitRuntime       = 3
-	ExitIncomplete    = 4
-	ExitStaleWaiver   = 5
-)
-
 // ProfileSummary counts one profile's outcomes.
 type ProfileSummary struct {
 	Required bool `json:"required"`
@@ -72,16 +62,16 @@ type ProfileSummary struct {
 
 // RequirementResult is one line of the report.
 type RequirementResult struct {
-	ID       string         `json:"id"`
-	Level    registry.Level `json:"level"`
-	Profile  string         `json:"profile"`
-	Section  string         `json:"section"`
-	Title    string         `json:"title"`
-	Impact   string         `json:"impact,omitempty"`
-	State    State          `json:"state"`
-	Reason   string         `json:"reason,omitempty"`
-	Waiver   string         `json:"waiver,omitempty"`
-	Location string         `json:"location,omitempty"`
+	ID       string           `json:"id"`
+	Level    registry.Level   `json:"level"`
+	Profile  registry.Profile `json:"profile"`
+	Section  string           `json:"section"`
+	Title    string           `json:"title"`
+	Impact   string           `json:"impact,omitempty"`
+	State    State            `json:"state"`
+	Reason   string           `json:"reason,omitempty"`
+	Waiver   string           `json:"waiver,omitempty"`
+	Location string           `json:"location,omitempty"`
 }
 
 // Implementation identifies what was tested.
@@ -93,31 +83,31 @@ type Implementation struct {
 
 // Report is the conformance report (written as YAML).
 type Report struct {
-	Suite          string                    `json:"suite"`
-	SuiteVersion   string                    `json:"suite_version"`
-	Contract       string                    `json:"contract"`
-	Implementation Implementation            `json:"implementation"`
-	Date           time.Time                 `json:"date"`
-	DurationSecs   float64                   `json:"duration_seconds"`
-	Approver       string                    `json:"approver"`
-	Strict         bool                      `json:"strict"`
-	Capabilities   map[string]string         `json:"capabilities"`
-	Profiles       map[string]ProfileSummary `json:"profiles"`
-	Verdict        string                    `json:"verdict"`
-	ExitCode       int                       `json:"exit_code"`
-	Failures       []string                  `json:"failures,omitempty"`
-	Incomplete     []string                  `json:"incomplete,omitempty"`
-	StaleWaivers   []Waiver                  `json:"stale_waivers,omitempty"`
-	Requirements   []RequirementResult       `json:"requirements"`
+	Suite          string                              `json:"suite"`
+	SuiteVersion   string                              `json:"suite_version"`
+	Contract       string                              `json:"contract"`
+	Implementation Implementation                      `json:"implementation"`
+	Date           time.Time                           `json:"date"`
+	DurationSecs   float64                             `json:"duration_seconds"`
+	Approver       string                              `json:"approver"`
+	Strict         bool                                `json:"strict"`
+	Capabilities   map[string]string                   `json:"capabilities"`
+	Profiles       map[registry.Profile]ProfileSummary `json:"profiles"`
+	Verdict        string                              `json:"verdict"`
+	ExitCode       int                                 `json:"exit_code"`
+	Failures       []string                            `json:"failures,omitempty"`
+	Incomplete     []string                            `json:"incomplete,omitempty"`
+	StaleWaivers   []Waiver                            `json:"stale_waivers,omitempty"`
+	Requirements   []RequirementResult                 `json:"requirements"`
 }
 
-// Evaluate turns outcomes into a verdict. A failed registry.MUST (or, when strict,
+// Evaluate turns outcomes into a verdict. A failed MUST (or, when strict,
 // any failed requirement) makes the run non-conformant wherever it is; a
-// registry.MUST that could not run makes it incomplete when its profile is
+// MUST that could not run makes it incomplete when its profile is
 // required; a waiver that matches no failed or not-run requirement is stale.
-func Evaluate(outcomes []Outcome, required []string, waivers []Waiver, strict bool) Report {
+func Evaluate(outcomes []Outcome, required []registry.Profile, waivers []Waiver, strict bool) Report {
 	r := Report{Suite: "codexauth conformance", Contract: "codex-cli 0.169.0 (docs/codex-issuer-contract.md)",
-		Profiles: map[string]ProfileSummary{}, Strict: strict}
+		Profiles: map[registry.Profile]ProfileSummary{}, Strict: strict}
 	waived := map[string]string{}
 	for _, w := range waivers {
 		waived[w.ID] = w.Reason
@@ -128,7 +118,9 @@ func Evaluate(outcomes []Outcome, required []string, waivers []Waiver, strict bo
 		rr := RequirementResult{ID: o.ID, Level: o.Level, Profile: o.Profile, Section: o.Section, Title: o.Title,
 			State: o.State, Reason: strings.TrimSpace(o.Reason), Location: o.Location}
 		if o.State == Failed {
-			rr.Impact = registry.Impact[o.ID]
+			if req, ok := registry.Lookup(o.ID); ok {
+				rr.Impact = req.Impact
+			}
 		}
 		if reason, ok := waived[o.ID]; ok && (o.State == Failed || o.State == NotRun) {
 			rr.Waiver, rr.State = reason, Waived
@@ -168,13 +160,13 @@ func Evaluate(outcomes []Outcome, required []string, waivers []Waiver, strict bo
 	}
 	switch {
 	case len(r.Failures) > 0:
-		r.Verdict, r.ExitCode = "non-conformant", ExitNonConformant
+		r.Verdict, r.ExitCode = "non-conformant", ExitFailed
 	case len(r.StaleWaivers) > 0:
 		r.Verdict, r.ExitCode = "stale-waivers", ExitStaleWaiver
 	case len(r.Incomplete) > 0:
 		r.Verdict, r.ExitCode = "incomplete", ExitIncomplete
 	default:
-		r.Verdict, r.ExitCode = "conformant", ExitConformant
+		r.Verdict, r.ExitCode = "conformant", ExitOK
 	}
 	return r
 }
@@ -234,7 +226,7 @@ func (r Report) PrintSummary(w io.Writer) {
 	case "non-conformant":
 		fmt.Fprintf(w, " — failed: %s", strings.Join(r.Failures, ", "))
 	case "incomplete":
-		fmt.Fprintf(w, " — required registry.MUST requirements not run: %s", strings.Join(r.Incomplete, ", "))
+		fmt.Fprintf(w, " — required MUST requirements not run: %s", strings.Join(r.Incomplete, ", "))
 	}
 	fmt.Fprintln(w)
 }

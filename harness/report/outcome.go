@@ -19,13 +19,13 @@ const (
 
 // Outcome is one spec's result.
 type Outcome struct {
-	ID       string         `json:"id"`
-	Title    string         `json:"title"`
-	Level    registry.Level `json:"level"`
-	Profile  string         `json:"profile"`
-	Section  string         `json:"section"`
-	State    State          `json:"state"`
-	Reason   string         `json:"reason,omitempty"`
-	Location string         `json:"location,omitempty"`
-	Duration time.Duration  `json:"-"`
+	ID       string           `json:"id"`
+	Title    string           `json:"title"`
+	Level    registry.Level   `json:"level"`
+	Profile  registry.Profile `json:"profile"`
+	Section  string           `json:"section"`
+	State    State            `json:"state"`
+	Reason   string           `json:"reason,omitempty"`
+	Location string           `json:"location,omitempty"`
+	Duration time.Duration    `json:"-"`
 }
