@@ -295,7 +295,7 @@ func (a agreement) agrees() bool {
 // fault codex can observe, and compares its outcome with the suite's.
 func runOracle(ctx context.Context, bin, tmp string, results []faultResult, base faultResult, parallel int, stdout io.Writer) (bool, string) {
 	var rows []agreement
-	for _, flow := range []string{oracle.FlowDeviceLogin, oracle.FlowBrowserLogin, oracle.FlowBrowserFallback, oracle.FlowRefresh, oracle.FlowAgentIdentity, oracle.FlowPATLogin, oracle.FlowWorkloadLogin} {
+	for _, flow := range oracle.Flows {
 		rows = append(rows, agreement{fault: "(none)", flow: flow, suiteFails: base.MustFailed})
 	}
 	for _, r := range results {

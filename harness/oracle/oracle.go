@@ -28,6 +28,9 @@ const (
 	FlowWorkloadLogin   = "workload-login"
 )
 
+// Flows lists every flow, in the order the self-test runs them.
+var Flows = []string{FlowDeviceLogin, FlowBrowserLogin, FlowBrowserFallback, FlowRefresh, FlowAgentIdentity, FlowPATLogin, FlowWorkloadLogin}
+
 // Outcome is what codex did.
 type Outcome struct {
 	Flow    string
