@@ -108,7 +108,10 @@ func (a AdminApprover) Authorize(ctx context.Context, authorizeURL, _ string) (s
 // pages and any issuer whose forms use the same field names.
 type FormApprover struct {
 	Issuer, User, Password string
-	http                   *http.Client
+	// Transport carries the requests (nil: the default); it trusts the
+	// target's private CA when one is configured.
+	Transport http.RoundTripper
+	http      *http.Client
 }
 
 func (f *FormApprover) Name() string  { return "form" }
@@ -117,7 +120,7 @@ func (*FormApprover) Can(string) bool { return true }
 func (f *FormApprover) client() *http.Client {
 	if f.http == nil {
 		jar, _ := cookiejar.New(nil)
-		f.http = &http.Client{Jar: jar, Timeout: 15 * time.Second}
+		f.http = &http.Client{Jar: jar, Timeout: 15 * time.Second, Transport: f.Transport}
 	}
 	return f.http
 }

@@ -2,12 +2,14 @@ package harness
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/codexauth/codexauth/adminapi"
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 // Capability is something a spec may need from a target.
@@ -52,6 +54,7 @@ func (t *Target) probe(ctx context.Context) error {
 	var state *AdminState
 	if t.Cfg.AdminToken != "" {
 		t.Admin = NewAdmin(t.Issuer, t.Cfg.AdminToken)
+		t.Admin.c.HTTP.Transport = t.Client.HTTP.Transport
 		s, err := t.Admin.State(ctx)
 		if err != nil {
 			return &RuntimeError{fmt.Errorf("--admin-token given but the admin API did not answer: %v", err)}
@@ -84,7 +87,7 @@ func (t *Target) probe(ctx context.Context) error {
 		}
 		t.Approver = AdminApprover{Admin: t.Admin, User: t.Cfg.User}
 	case "form":
-		t.Approver = &FormApprover{Issuer: t.Issuer, User: t.Cfg.User, Password: t.Cfg.Password}
+		t.Approver = &FormApprover{Issuer: t.Issuer, User: t.Cfg.User, Password: t.Cfg.Password, Transport: t.Client.HTTP.Transport}
 	case "exec":
 		if len(t.Cfg.ApproverCommand) == 0 {
 			return errors.New("--approver exec needs --approver-command")
@@ -103,22 +106,11 @@ func (t *Target) probe(ctx context.Context) error {
 	if state != nil && state.AccessTTL > 0 && t.Cfg.AccessTTL == 0 {
 		t.Cfg.AccessTTL = time.Duration(state.AccessTTL * float64(time.Second))
 	}
-	switch {
-	case t.caps[CapClock] == "":
-		yes(CapExpiry)
-		yes(CapRefreshExpiry)
-	case t.Cfg.AccessTTL > 0 && t.Cfg.AccessTTL-CodexWindow <= t.Cfg.MaxWait:
-		yes(CapExpiry)
-		no(CapRefreshExpiry, "needs clock control (admin API) to reach refresh-token expiry")
-	default:
-		reason := "needs clock control, or a declared --access-ttl whose wait into codex's 300 s window fits --max-wait"
-		no(CapExpiry, reason)
-		no(CapRefreshExpiry, "needs clock control (admin API) to reach refresh-token expiry")
-	}
-	if t.Admin != nil && has(adminapi.CapAgentMinting) || t.Cfg.AgentIdentity != "" {
+	t.judgeLifetimeCaps()
+	if t.Admin != nil && has(adminapi.CapAgentMinting) || len(t.Cfg.AgentIdentities) > 0 {
 		yes(CapAgentIdentity)
 	} else {
-		no(CapAgentIdentity, "needs --agent-identity FILE or the admin API to mint one")
+		no(CapAgentIdentity, "needs --agent-identity FILE (repeatable) or the admin API to mint one")
 	}
 	if t.Admin != nil && has(adminapi.CapPATMinting) || t.Cfg.PersonalAccessToken != "" {
 		yes(CapPAT)
@@ -134,9 +126,6 @@ func (t *Target) probe(ctx context.Context) error {
 		yes(CapValidate)
 	} else {
 		no(CapValidate, "needs --validate-url and --internal-secret")
-	}
-	if t.caps[CapCodexRefresh] != "" && t.Cfg.AccessTTL > CodexWindow && t.Cfg.AccessTTL-CodexWindow+5*time.Second <= t.Cfg.MaxWait {
-		yes(CapCodexRefresh)
 	}
 	if t.Cfg.CodexBin != "" {
 		yes(CapCodexCLI)
@@ -157,3 +146,70 @@ func (t *Target) Missing(c Capability) string {
 
 // Capabilities lists capability → reason-missing ("" when present).
 func (t *Target) Capabilities() map[Capability]string { return t.caps }
+
+// LifetimeUnknown is the reason of the capabilities that depend on the
+// access-token lifetime before a token has been seen; a spec that needs one
+// calls ObserveAccessTTL, which reads the lifetime off a real token.
+const LifetimeUnknown = "the access-token lifetime is not known yet"
+
+// judgeLifetimeCaps decides the capabilities that waiting for real expiry
+// can provide: with clock control all of them; otherwise the access token's
+// own exp decides, when the wait into codex's window fits --max-wait.
+func (t *Target) judgeLifetimeCaps() {
+	no := func(c Capability, why string) { t.caps[c] = why }
+	yes := func(c Capability) { t.caps[c] = "" }
+	if t.caps[CapClock] == "" {
+		yes(CapExpiry)
+		yes(CapRefreshExpiry)
+		return
+	}
+	no(CapRefreshExpiry, "needs clock control (admin API) to reach refresh-token expiry")
+	ttl := t.Cfg.AccessTTL
+	switch {
+	case ttl == 0:
+		no(CapExpiry, LifetimeUnknown)
+		if t.caps[CapCodexRefresh] != "" {
+			no(CapCodexRefresh, LifetimeUnknown)
+		}
+	case ttl-CodexWindow <= t.Cfg.MaxWait:
+		yes(CapExpiry)
+		if t.caps[CapCodexRefresh] != "" && ttl > CodexWindow && ttl-CodexWindow+5*time.Second <= t.Cfg.MaxWait {
+			yes(CapCodexRefresh)
+		}
+	default:
+		why := fmt.Sprintf("needs clock control, or an access-token lifetime whose wait into codex's 300 s window fits --max-wait (this target's tokens live %s: the wait would be %s, --max-wait is %s)",
+			ttl, ttl-CodexWindow, t.Cfg.MaxWait)
+		no(CapExpiry, why)
+		if t.caps[CapCodexRefresh] != "" {
+			no(CapCodexRefresh, why)
+		}
+	}
+}
+
+// ErrNoAccessExp means the access token's lifetime cannot be read off it.
+var ErrNoAccessExp = errors.New("no readable access-token lifetime")
+
+// ObserveAccessTTL reads the access-token lifetime off a fresh token (exp
+// minus iat) when none was declared, and judges the capabilities that
+// depend on it again.
+func (t *Target) ObserveAccessTTL(ctx context.Context) error {
+	if t.Cfg.AccessTTL > 0 {
+		return nil
+	}
+	toks, err := t.Login(ctx)
+	if err != nil {
+		return err
+	}
+	claims, err := wire.DecodeJWTPayload(toks.AccessToken)
+	if err != nil {
+		return fmt.Errorf("%w: the access token is not a JWT codex can read: %v", ErrNoAccessExp, err)
+	}
+	exp, err1 := claims["exp"].(json.Number).Int64()
+	iat, err2 := claims["iat"].(json.Number).Int64()
+	if err1 != nil || err2 != nil || exp <= iat {
+		return fmt.Errorf("%w: the access token has no integer iat and exp", ErrNoAccessExp)
+	}
+	t.Cfg.AccessTTL = time.Duration(exp-iat) * time.Second
+	t.judgeLifetimeCaps()
+	return nil
+}

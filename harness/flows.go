@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -14,25 +15,87 @@ const CodexWindow = 300 * time.Second
 
 // ---- flows every spec builds on
 
+// Login steps, as StepError reports them.
+const (
+	StepUsercode = "usercode"       // E6: the device code request
+	StepApprove  = "approval"       // the approver approving the user code
+	StepPoll     = "poll"           // E7: polling until granted
+	StepExchange = "code exchange"  // E2: redeeming the device code
+	StepTokens   = "token response" // codex's checks of the exchange's answer
+)
+
+// StepError says which step of a sign-in failed, so that a spec that only
+// needed the tokens can name the requirement covering that step instead of
+// failing for a reason it is not about.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
 // DeviceLogin runs the device flow to tokens: usercode, approval, polls
 // until granted, exchange.
+//
+// An answer of 5xx to the exchange is retried once from the next second,
+// and from then on sign-ins are spaced a second apart: an issuer that fails
+// two sign-ins of one user within a second (CDX-DEVICE-017 checks it on
+// purpose) must not make every other spec fail at random.
 func (t *Target) DeviceLogin(ctx context.Context) (wire.Tokens, error) {
+	toks, err := t.deviceLoginOnce(ctx)
+	var se *StepError
+	if errors.As(err, &se) && se.Step == StepExchange && t.lastExchangeStatus/100 == 5 && !t.spaceSignIns {
+		t.spaceSignIns = true
+		t.logf("a sign-in's code exchange answered %d; retrying from the next second and spacing sign-ins a second apart from now on", t.lastExchangeStatus)
+		return t.deviceLoginOnce(ctx)
+	}
+	return toks, err
+}
+
+func (t *Target) deviceLoginOnce(ctx context.Context) (wire.Tokens, error) {
 	d, ex := t.Client.RequestDeviceCode(ctx)
 	if ex.Err != nil || ex.Status/100 != 2 || d.DeviceAuthID == "" || d.UserCode == "" {
-		return wire.Tokens{}, fmt.Errorf("device code request: %s", ex)
+		return wire.Tokens{}, &StepError{StepUsercode, fmt.Errorf("%s", ex)}
 	}
 	if err := t.Approver.ApproveDevice(ctx, d.UserCode, t.Issuer+"/codex/device"); err != nil {
-		return wire.Tokens{}, fmt.Errorf("approve %s: %w", d.UserCode, err)
+		return wire.Tokens{}, &StepError{StepApprove, fmt.Errorf("approve %s: %w", d.UserCode, err)}
 	}
 	g, err := t.PollGrant(ctx, d, time.Minute)
 	if err != nil {
-		return wire.Tokens{}, err
+		return wire.Tokens{}, &StepError{StepPoll, err}
+	}
+	if t.spaceSignIns {
+		t.waitNextSecond(ctx)
 	}
 	ex = t.Client.ExchangeCode(ctx, g.AuthorizationCode, t.Client.DeviceCallback(), g.CodeVerifier)
+	t.lastExchangeStatus, t.lastExchange = ex.Status, time.Now()
 	if ex.Err != nil || ex.Status != 200 {
-		return wire.Tokens{}, fmt.Errorf("device code exchange failed: %s", ex)
+		return wire.Tokens{}, &StepError{StepExchange, fmt.Errorf("%s", ex)}
 	}
-	return wire.ParseTokens(ex)
+	toks, err := wire.ParseTokens(ex)
+	if err != nil {
+		return toks, &StepError{StepTokens, err}
+	}
+	return toks, nil
+}
+
+// waitNextSecond waits until the wall clock has left the second of the
+// last code exchange.
+func (t *Target) waitNextSecond(ctx context.Context) {
+	next := t.lastExchange.Truncate(time.Second).Add(time.Second)
+	if d := time.Until(next); d > 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(d):
+		}
+	}
+}
+
+func (t *Target) logf(format string, args ...any) {
+	if t.Log != nil {
+		t.Log(format, args...)
+	}
 }
 
 // PollGrant polls until the code is granted, failing on any answer codex
@@ -116,8 +179,17 @@ func (t *Target) Advance(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-time.After(d):
+		t.waited += d
 		return nil
 	}
+}
+
+// TakeWaited returns how long the target really waited (instead of moving
+// a clock) since the last call, and resets it.
+func (t *Target) TakeWaited() time.Duration {
+	w := t.waited
+	t.waited = 0
+	return w
 }
 
 // IntoRefreshWindow moves time until the access token expires within

@@ -29,8 +29,9 @@ type Config struct {
 	AccessTTL time.Duration
 	// ValidateURL and InternalSecret reach a gateway validate endpoint.
 	ValidateURL, InternalSecret string
-	// wire.AgentIdentity is an agent identity JWT minted by the deployment.
-	AgentIdentity string
+	// AgentIdentities are agent identity JWTs minted by the deployment (with
+	// their private keys); specs that need two agents need two.
+	AgentIdentities []string
 	// PersonalAccessToken is an "at-…" token of the deployment.
 	PersonalAccessToken string
 	// WorkloadAssertion and FederationRuleID come from the deployment's
@@ -48,6 +49,13 @@ type Config struct {
 	BuiltinReuseGrace time.Duration
 	// Docker, when its Image is set, starts the issuer from an image.
 	Docker DockerTarget
+	// Endpoints override where codex's knobs point (CODEX_REFRESH_TOKEN_URL_OVERRIDE,
+	// CODEX_REVOKE_TOKEN_URL_OVERRIDE, the auth API base, chatgpt_base_url);
+	// empty fields default as codex derives them from the issuer URL.
+	Endpoints wire.Endpoints
+	// CACert is a PEM file of a private CA the deployment's certificates
+	// chain to; the suite and the real codex trust it.
+	CACert string
 }
 
 // Target is an issuer under test.
@@ -59,8 +67,20 @@ type Target struct {
 	Client   *wire.Client
 	Admin    *Admin
 	Approver Approver
-	caps     map[Capability]string // capability → "" if present, else why not
-	close    func()
+	// Log receives notes on how the target was handled (nil: dropped).
+	Log func(format string, args ...any)
+
+	caps  map[Capability]string // capability → "" if present, else why not
+	close func()
+	// Sign-in pacing (see DeviceLogin).
+	spaceSignIns       bool
+	lastExchange       time.Time
+	lastExchangeStatus int
+	// waited is real time spent waiting for expiry (see TakeWaited).
+	waited time.Duration
+	// The refresh encoding the target accepts (see RefreshEncoding).
+	refreshEnc    wire.Encoding
+	refreshEncErr error
 }
 
 // BuiltinOptions configure the built-in reference issuer.
@@ -116,6 +136,16 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 		t.Name = t.Issuer
 	}
 	t.Client = wire.NewClient(t.Issuer, t.Cfg.ClientID)
+	if err := t.applyEndpoints(); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if t.Cfg.CACert != "" {
+		if err := t.Client.TrustCA(t.Cfg.CACert); err != nil {
+			t.Close()
+			return nil, fmt.Errorf("--ca-cert: %w", err)
+		}
+	}
 	if err := t.probe(ctx); err != nil {
 		t.Close()
 		return nil, err
@@ -152,3 +182,29 @@ type RuntimeError struct{ Err error }
 
 func (e *RuntimeError) Error() string { return e.Err.Error() }
 func (e *RuntimeError) Unwrap() error { return e.Err }
+
+// applyEndpoints sets the client's knobs from the configuration: each given
+// one must be an absolute http(s) URL; the others keep codex's defaults.
+func (t *Target) applyEndpoints() error {
+	e := &t.Client.Endpoints
+	for _, o := range []struct {
+		flag, v string
+		dst     *string
+	}{
+		{"--refresh-url", t.Cfg.Endpoints.RefreshURL, &e.RefreshURL},
+		{"--revoke-url", t.Cfg.Endpoints.RevokeURL, &e.RevokeURL},
+		{"--authapi-base-url", t.Cfg.Endpoints.AuthAPIBase, &e.AuthAPIBase},
+		{"--chatgpt-base-url", t.Cfg.Endpoints.ChatGPTBase, &e.ChatGPTBase},
+	} {
+		if o.v == "" {
+			continue
+		}
+		u, err := url.Parse(o.v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%s %q must be an absolute http(s) URL", o.flag, o.v)
+		}
+		*o.dst = strings.TrimRight(o.v, "/")
+	}
+	t.Cfg.Endpoints = *e
+	return nil
+}

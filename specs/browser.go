@@ -31,6 +31,31 @@ func authorize(ctx SpecContext, redirect string, extra ...string) authorized {
 	return a
 }
 
+// givenAuthorized runs authorize as a step (blocked by CDX-BROWSER-001).
+func givenAuthorized(ctx SpecContext, redirect string) authorized {
+	GinkgoHelper()
+	a := authorized{pkce: wire.NewPKCE(), state: wire.NewState(), redirect: redirect}
+	loc, err := target.Approver.Authorize(ctx, client().AuthorizeURL(redirect, a.pkce, a.state), redirect)
+	if err == nil {
+		a.cb, err = wire.ParseCallback(loc, redirect)
+	}
+	if err != nil || a.cb.Code == "" {
+		blockedBy("CDX-BROWSER-001", "codex's authorize URL gave no code: %v %s", err, a.cb.Error)
+	}
+	return a
+}
+
+// givenRedeemed redeems a code as a step (blocked by CDX-BROWSER-005).
+func (a authorized) givenRedeemed(ctx SpecContext) wire.Tokens {
+	GinkgoHelper()
+	ex := a.exchange(ctx)
+	toks, err := wire.ParseTokens(ex)
+	if ex.Err != nil || ex.Status != 200 || err != nil {
+		blockedBy("CDX-BROWSER-005", "redeeming a code with its verifier and redirect_uri failed: %s", ex)
+	}
+	return toks
+}
+
 func (a authorized) exchange(ctx SpecContext) *wire.Exchange {
 	return client().ExchangeCode(ctx, a.cb.Code, a.redirect, a.pkce.Verifier)
 }
@@ -63,19 +88,22 @@ var _ = Describe("Browser login (authorization code + PKCE)", func() {
 		Expect(err).NotTo(HaveOccurred())
 	})
 	Requirement("CDX-BROWSER-006", auth, func(ctx SpecContext) {
-		a := authorize(ctx, wire.CodexRedirect(1455))
+		givenAuthorized(ctx, wire.CodexRedirect(1455)).givenRedeemed(ctx) // the right verifier works
+		a := givenAuthorized(ctx, wire.CodexRedirect(1455))
 		expectRefused(client().ExchangeCode(ctx, a.cb.Code, a.redirect, wire.NewPKCE().Verifier), "a code with a wrong code_verifier")
 	})
 	Requirement("CDX-BROWSER-007", auth, func(ctx SpecContext) {
-		a := authorize(ctx, wire.CodexRedirect(1455))
-		expectStatus(a.exchange(ctx), 200)
+		a := givenAuthorized(ctx, wire.CodexRedirect(1455))
+		a.givenRedeemed(ctx)
 		expectRefused(a.exchange(ctx), "a second redemption of the code")
 	})
 	Requirement("CDX-BROWSER-008", auth, func(ctx SpecContext) {
-		a := authorize(ctx, wire.CodexRedirect(1455))
+		givenAuthorized(ctx, wire.CodexRedirect(1455)).givenRedeemed(ctx) // the right redirect_uri works
+		a := givenAuthorized(ctx, wire.CodexRedirect(1455))
 		expectRefused(client().ExchangeCode(ctx, a.cb.Code, wire.CodexRedirect(1457), a.pkce.Verifier), "a code redeemed with another redirect_uri")
 	})
 	Requirement("CDX-BROWSER-009", nil, func(ctx SpecContext) {
+		givenAuthorizeAnswers(ctx, client().AuthorizeURL(wire.CodexRedirect(1455), wire.NewPKCE(), wire.NewState()))
 		evil := "http://127.0.0.1:9/auth/callback"
 		u := client().AuthorizeURL(evil, wire.NewPKCE(), wire.NewState())
 		// Whatever the approver does, the browser must never be sent to evil.
@@ -88,6 +116,7 @@ var _ = Describe("Browser login (authorization code + PKCE)", func() {
 		Expect(ex.Header.Get("Location")).NotTo(HavePrefix(evil), "the issuer redirected to an unregistered redirect_uri: %s", ex)
 	})
 	Requirement("CDX-BROWSER-010", auth, func(ctx SpecContext) {
+		givenAuthorized(ctx, wire.CodexRedirect(1455)) // S256 gets a code
 		redirect := wire.CodexRedirect(1455)
 		q := url.Values{"response_type": {"code"}, "client_id": {client().ClientID}, "redirect_uri": {redirect},
 			"code_challenge": {wire.NewPKCE().Verifier}, "code_challenge_method": {"plain"}, "state": {"s"}, "scope": {wire.CodexScope}}
@@ -100,10 +129,7 @@ var _ = Describe("Browser login (authorization code + PKCE)", func() {
 		Expect(cb.Code).To(BeEmpty(), "a plain PKCE request was granted a code")
 	})
 	Requirement("CDX-BROWSER-011", auth, func(ctx SpecContext) {
-		ex := authorize(ctx, wire.CodexRedirect(1455)).exchange(ctx)
-		expectStatus(ex, 200)
-		toks, err := wire.ParseTokens(ex)
-		Expect(err).NotTo(HaveOccurred())
+		toks := givenAuthorized(ctx, wire.CodexRedirect(1455)).givenRedeemed(ctx)
 		key := client().ExchangeAPIKey(ctx, toks.IDToken)
 		expectStatus(key, 200)
 		Expect(key.Str("access_token")).NotTo(BeEmpty(), "%s", key)
@@ -117,4 +143,31 @@ var _ = Describe("Browser login (authorization code + PKCE)", func() {
 		Expect(ex.JSON()).NotTo(BeNil(), "error body is not JSON: codex shows the raw body")
 		Expect(wire.DeviceTokenDisplay(ex.Body)).NotTo(Equal(string(ex.Body)), "codex finds no error_description, error.message or error to show")
 	})
+	Requirement("CDX-BROWSER-014", auth, func(ctx SpecContext) {
+		redirect := wire.CodexRedirect(1455)
+		givenAuthorized(ctx, redirect) // the registered client gets a code
+		stranger := wire.NewClient(target.Issuer, "app_unregistered_"+wire.NewState()[:12])
+		u := stranger.AuthorizeURL(redirect, wire.NewPKCE(), wire.NewState())
+		if loc, err := target.Approver.Authorize(ctx, u, redirect); err == nil {
+			if cb, err := wire.ParseCallback(loc, redirect); err == nil {
+				Expect(cb.Code).To(BeEmpty(), "an unregistered client_id was given an authorization code: %s", loc)
+			}
+		}
+		ex := client().Get(ctx, u[len(target.Issuer):], nil)
+		Expect(ex.Err).NotTo(HaveOccurred())
+		if cb, err := wire.ParseCallback(ex.Header.Get("Location"), redirect); err == nil {
+			Expect(cb.Code).To(BeEmpty(), "an unregistered client_id was given an authorization code: %s", ex)
+		}
+	})
 })
+
+// givenAuthorizeAnswers shows the authorize endpoint serves codex's URL
+// (a page or a redirect, not an error), so that a refusal means something
+// (blocked by CDX-BROWSER-001).
+func givenAuthorizeAnswers(ctx SpecContext, u string) {
+	GinkgoHelper()
+	ex := client().Get(ctx, u[len(target.Issuer):], nil)
+	if ex.Err != nil || ex.Status >= 400 {
+		blockedBy("CDX-BROWSER-001", "codex's authorize URL is answered with an error: %s", ex)
+	}
+}

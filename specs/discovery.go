@@ -3,6 +3,7 @@ package specs
 import (
 	"encoding/base64"
 	"encoding/json"
+	"net/http"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -28,18 +29,18 @@ func jwks(ctx SpecContext) wire.KeySet {
 	if uri == "" {
 		uri = target.Issuer + "/.well-known/jwks.json"
 	}
-	return fetchJWKS(ctx, strings.TrimPrefix(uri, target.Issuer))
+	return fetchJWKS(ctx, uri)
 }
 
-// fetchJWKS reads a JWK Set at path under the issuer.
-func fetchJWKS(ctx SpecContext, path string) wire.KeySet {
+// fetchJWKS reads a JWK Set at an absolute URL.
+func fetchJWKS(ctx SpecContext, url string) wire.KeySet {
 	GinkgoHelper()
-	ex := client().Get(ctx, path, nil)
+	ex := client().Do(ctx, http.MethodGet, url, "", "", nil)
 	expectStatus(ex, 200)
 	set, problems, err := wire.ParseJWKS(ex.Body)
 	Expect(err).NotTo(HaveOccurred(), "%s", ex)
 	if len(set) == 0 && len(problems) > 0 {
-		GinkgoWriter.Printf("JWKS %s has no usable key: %s\n", path, strings.Join(problems, "; "))
+		GinkgoWriter.Printf("JWKS %s has no usable key: %s\n", url, strings.Join(problems, "; "))
 	}
 	return set
 }

@@ -24,37 +24,42 @@ func expectTransient(ex *wire.Exchange, what string) {
 var _ = Describe("Error classification and resilience", func() {
 	Requirement("CDX-ERR-001", needs(harness.CapRefreshExpiry), func(ctx SpecContext) {
 		t := login(ctx)
+		refreshEncoding(ctx) // a valid token refreshes in this encoding
 		s, err := target.Admin.State(ctx)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(target.Advance(ctx, time.Duration(s.RefreshTTL*float64(time.Second))+time.Minute)).To(Succeed())
-		ex := client().Refresh(ctx, t.RefreshToken, "proactive_expiry")
+		ex := refreshAny(ctx, t.RefreshToken, "proactive_expiry")
 		Expect(wire.ErrorCode(ex.Body)).To(Equal("refresh_token_expired"), "%s", ex)
 	})
 	Requirement("CDX-ERR-002", nil, func(ctx SpecContext) {
-		t := login(ctx)
-		expectStatus(client().Revoke(ctx, t.RefreshToken, "refresh_token"), 200)
-		ex := client().Refresh(ctx, t.RefreshToken, "proactive_expiry")
+		rt := refreshedToken(ctx)
+		givenRevoke(ctx, rt)
+		ex := refreshAny(ctx, rt, "proactive_expiry")
 		Expect(wire.ErrorCode(ex.Body)).To(Equal("refresh_token_invalidated"), "%s", ex)
 	})
 	Requirement("CDX-ERR-003", needs(harness.CapOutage), func(ctx SpecContext) {
 		t := login(ctx)
+		enc := refreshEncoding(ctx)
 		Expect(target.Admin.Outage(ctx, true)).To(Succeed())
 		DeferCleanup(func(ctx SpecContext) { Expect(target.Admin.Outage(ctx, false)).To(Succeed()) })
-		expectTransient(client().Refresh(ctx, t.RefreshToken, "proactive_expiry"), "a refresh during a store outage")
+		expectTransient(client().RefreshEncoded(ctx, enc, t.RefreshToken, "proactive_expiry"), "a refresh during a store outage")
 	})
 	Requirement("CDX-ERR-004", needs(harness.CapOutage), func(ctx SpecContext) {
 		t := login(ctx)
+		enc := refreshEncoding(ctx)
 		Expect(target.Admin.Outage(ctx, true)).To(Succeed())
-		client().Refresh(ctx, t.RefreshToken, "proactive_expiry")
+		client().RefreshEncoded(ctx, enc, t.RefreshToken, "proactive_expiry")
 		Expect(target.Admin.Outage(ctx, false)).To(Succeed())
 		refreshOK(ctx, t.RefreshToken, "proactive_expiry")
 	})
 	Requirement("CDX-ERR-005", nil, func(ctx SpecContext) {
-		ex := client().Refresh(ctx, "rt_unknown_"+wire.NewState(), "forced")
+		givenRefresh(ctx, login(ctx).RefreshToken, "forced") // the endpoint refreshes valid tokens
+		ex := refreshAny(ctx, "rt_unknown_"+wire.NewState(), "forced")
 		Expect(ex.Status).To(BeNumerically(">=", 400))
 		Expect(wire.ErrorCode(ex.Body)).NotTo(BeEmpty(), "no error code codex can read: %s", ex)
 	})
 	Requirement("CDX-ERR-006", nil, func(ctx SpecContext) {
+		login(ctx) // the token endpoint answers well-formed requests
 		bodies := []struct{ ct, body string }{
 			{"application/json", `{"grant_type":`},
 			{"application/json", `[]`},

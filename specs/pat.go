@@ -1,6 +1,8 @@
 package specs
 
 import (
+	"net/http"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -20,7 +22,19 @@ func pat(ctx SpecContext) string {
 }
 
 func whoami(ctx SpecContext, tok string) *wire.Exchange {
-	return client().Get(ctx, "/api/accounts/v1/user-auth-credential/whoami", map[string]string{"Authorization": "Bearer " + tok, "User-Agent": wire.UserAgent})
+	return client().Do(ctx, http.MethodGet, client().Endpoints.AuthAPIBase+"/v1/user-auth-credential/whoami", "", "",
+		map[string]string{"Authorization": "Bearer " + tok, "User-Agent": wire.UserAgent})
+}
+
+// givenPAT shows a live personal access token resolves (blocked by
+// CDX-PAT-001).
+func givenPAT(ctx SpecContext) string {
+	GinkgoHelper()
+	tok := pat(ctx)
+	if ex := whoami(ctx, tok); ex.Err != nil || ex.Status/100 != 2 {
+		blockedBy("CDX-PAT-001", "whoami does not resolve a live personal access token: %s", ex)
+	}
+	return tok
 }
 
 var _ = Describe("Personal access tokens", func() {
@@ -41,7 +55,8 @@ var _ = Describe("Personal access tokens", func() {
 			Expect(e).To(BeAssignableToTypeOf(""))
 		}
 	})
-	Requirement("CDX-PAT-003", nil, func(ctx SpecContext) {
+	Requirement("CDX-PAT-003", needs(p), func(ctx SpecContext) {
+		givenPAT(ctx)
 		ex := whoami(ctx, "at-unknown-"+wire.NewState())
 		Expect(ex.Err).NotTo(HaveOccurred())
 		Expect(ex.Status/100).NotTo(Equal(2), "an unknown personal access token was accepted: %s", ex)
@@ -50,7 +65,7 @@ var _ = Describe("Personal access tokens", func() {
 		if target.Admin == nil {
 			Skip(NotRunPrefix + "revoking tokens through the admin API (--admin-token)")
 		}
-		tok := pat(ctx)
+		tok := givenPAT(ctx)
 		Expect(target.Admin.RevokePAT(ctx, tok)).To(Succeed())
 		ex := whoami(ctx, tok)
 		Expect(ex.Status/100).NotTo(Equal(2), "a revoked personal access token still resolves: %s", ex)

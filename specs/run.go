@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/types"
@@ -39,9 +40,12 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	}
 	progressN++
 	o := Outcome(r)
-	mark := map[report.State]string{report.Passed: "ok  ", report.Failed: "FAIL", report.NotRun: "skip"}[o.State]
+	mark := map[report.State]string{report.Passed: "ok  ", report.Failed: "FAIL", report.NotRun: "skip", report.Blocked: "blkd"}[o.State]
 	line := fmt.Sprintf("[%3d/%d] %s %-16s %s", progressN, progressTot, mark, o.ID, o.Title)
-	if o.State != report.Passed && o.Reason != "" {
+	switch {
+	case o.State == report.Blocked:
+		line += "\n             blocked by " + o.BlockedBy + ": " + firstLine(o.Reason)
+	case o.State != report.Passed && o.Reason != "":
 		line += "\n             " + firstLine(o.Reason)
 	}
 	fmt.Fprintln(progressOut, line)
@@ -77,6 +81,14 @@ func Outcome(r types.SpecReport) report.Outcome {
 	switch {
 	case r.State == types.SpecStatePassed:
 		o.State = report.Passed
+	case r.State == types.SpecStateSkipped && strings.HasPrefix(r.Failure.Message, BlockedPrefix):
+		o.State = report.Blocked
+		rest := strings.TrimPrefix(r.Failure.Message, BlockedPrefix)
+		if id, why, ok := strings.Cut(rest, ": "); ok {
+			o.BlockedBy, o.Reason = id, why
+		} else {
+			o.Reason = rest
+		}
 	case r.State == types.SpecStateSkipped && r.Failure.Message != "":
 		o.State = report.NotRun
 		o.Reason = strings.TrimPrefix(r.Failure.Message, "not run: ")
@@ -88,6 +100,11 @@ func Outcome(r types.SpecReport) report.Outcome {
 		o.Reason = r.Failure.Message
 		if r.Failure.Location.FileName != "" {
 			o.Location = fmt.Sprintf("%s:%d", r.Failure.Location.FileName, r.Failure.Location.LineNumber)
+		}
+	}
+	for _, e := range r.ReportEntries {
+		if e.Name == WaitedEntry {
+			o.Waited, _ = time.ParseDuration(e.StringRepresentation())
 		}
 	}
 	if o.State == report.NotRun && r.State == types.SpecStateSkipped && r.Failure.Message == "" {

@@ -7,6 +7,7 @@ package specs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -85,8 +86,24 @@ func Requirement(id string, needs []harness.Capability, body func(ctx SpecContex
 	}
 	specsSeen[id] = text
 	return It(text, Offset(1), Label("req:"+id, "profile:"+string(r.Profile), "level:"+string(r.Level)), func(ctx SpecContext) {
+		current = id
+		target.TakeWaited()
+		DeferCleanup(func() {
+			if w := target.TakeWaited(); w > 0 {
+				AddReportEntry(WaitedEntry, w.Round(time.Millisecond).String())
+			}
+		})
 		for _, c := range needs {
-			if why := target.Missing(c); why != "" {
+			why := target.Missing(c)
+			if why == harness.LifetimeUnknown {
+				if err := target.ObserveAccessTTL(ctx); errors.Is(err, harness.ErrNoAccessExp) {
+					blockedBy("CDX-CLAIMS-010", "%v", err)
+				} else if err != nil {
+					blockedByStep(err, "reading the access-token lifetime off a fresh sign-in")
+				}
+				why = target.Missing(c)
+			}
+			if why != "" {
 				Skip(NotRunPrefix + string(c) + ": " + why)
 			}
 		}
@@ -94,8 +111,44 @@ func Requirement(id string, needs []harness.Capability, body func(ctx SpecContex
 	}, NodeTimeout(2*time.Minute))
 }
 
-// NotRunPrefix starts the skip message of a spec whose capability is missing.
-const NotRunPrefix = "not run: needs "
+// Prefixes of the skip messages the report tells apart.
+const (
+	// NotRunPrefix starts the message of a spec whose capability is missing.
+	NotRunPrefix = "not run: needs "
+	// notRunGeneric starts the message of a spec that could not run for
+	// another reason (said after it).
+	notRunGeneric = "not run: "
+	// BlockedPrefix starts the message of a spec blocked by a failed step
+	// that another requirement covers: "blocked by CDX-…: reason".
+	BlockedPrefix = "blocked by "
+)
+
+// WaitedEntry names the report entry that says how long a spec really
+// waited for expiry (on targets without clock control).
+const WaitedEntry = "waited for real expiry"
+
+// current is the requirement whose spec is running (specs run one at a
+// time).
+var current string
+
+// blockedBy ends the running spec as blocked: a step it builds on failed,
+// and requirement id covers that step. It is neither passed nor failed; the
+// report lists it under its root cause. A spec is never blocked by its own
+// requirement: then the step failing is the failure.
+func blockedBy(id, format string, args ...any) {
+	GinkgoHelper()
+	msg := fmt.Sprintf(format, args...)
+	if id == current {
+		Fail(msg)
+	}
+	Skip(BlockedPrefix + id + ": " + msg)
+}
+
+// notRun ends the running spec as not run, with the reason.
+func notRun(format string, args ...any) {
+	GinkgoHelper()
+	Skip(notRunGeneric + fmt.Sprintf(format, args...))
+}
 
 // needs is shorthand for a capability list.
 func needs(c ...harness.Capability) []harness.Capability { return c }
@@ -104,13 +157,75 @@ func needs(c ...harness.Capability) []harness.Capability { return c }
 
 func client() *wire.Client { return target.Client }
 
-// login gets fresh tokens through the device flow or fails the spec with
-// the reason.
+// loginStep maps a failed sign-in step to the requirement that covers it.
+var loginStep = map[string]string{
+	harness.StepUsercode: "CDX-DEVICE-001",
+	harness.StepPoll:     "CDX-DEVICE-005",
+	harness.StepExchange: "CDX-DEVICE-007",
+	harness.StepTokens:   "CDX-DEVICE-008",
+}
+
+// login gets fresh tokens through the device flow. When that fails, the
+// spec is blocked by the requirement covering the failed step; when the
+// approver fails, it is not run (the approver is the harness's, not the
+// issuer's).
 func login(ctx context.Context) wire.Tokens {
 	GinkgoHelper()
 	t, err := target.Login(ctx)
-	Expect(err).NotTo(HaveOccurred(), "could not obtain tokens through the device flow (the device specs say why)")
+	if err != nil {
+		blockedByStep(err, "signing in")
+	}
 	return t
+}
+
+// blockedByStep blocks the running spec on a sign-in error.
+func blockedByStep(err error, doing string) {
+	GinkgoHelper()
+	var se *harness.StepError
+	if errors.As(err, &se) {
+		if id, ok := loginStep[se.Step]; ok {
+			blockedBy(id, "%s failed at the %s: %v", doing, se.Step, se.Err)
+		}
+		notRun("%s failed at the %s (the %s approver could not approve): %v", doing, se.Step, target.Approver.Name(), se.Err)
+	}
+	Fail(fmt.Sprintf("%s failed: %v", doing, err))
+}
+
+// refreshEncoding is the encoding the target's refresh accepts; blocked by
+// CDX-REFRESH-001 when there is none.
+func refreshEncoding(ctx context.Context) wire.Encoding {
+	GinkgoHelper()
+	enc, err := target.RefreshEncoding(ctx)
+	if err != nil {
+		if errors.Is(err, harness.ErrNoRefreshEncoding) {
+			blockedBy("CDX-REFRESH-001", "%v", err)
+		}
+		blockedByStep(err, "signing in to find the refresh encoding")
+	}
+	return enc
+}
+
+// refreshAny refreshes in the encoding the target accepts (JSON if it
+// does): for specs about what a refresh answers, not about how it is sent.
+func refreshAny(ctx context.Context, rt, reason string) *wire.Exchange {
+	GinkgoHelper()
+	return client().RefreshEncoded(ctx, refreshEncoding(ctx), rt, reason)
+}
+
+// givenRefresh is a refresh as a step of a spec (not its subject): in the
+// encoding the target accepts; when it fails the spec is blocked by
+// CDX-REFRESH-001 (or CDX-REFRESH-003 for an unusable answer).
+func givenRefresh(ctx context.Context, rt, reason string) wire.RefreshResult {
+	GinkgoHelper()
+	ex := refreshAny(ctx, rt, reason)
+	if ex.Err != nil || ex.Status != 200 {
+		blockedBy("CDX-REFRESH-001", "a refresh with a valid token failed: %s", ex)
+	}
+	r, err := wire.ParseRefresh(ex)
+	if err != nil {
+		blockedBy("CDX-REFRESH-003", "%v: %s", err, ex)
+	}
+	return r
 }
 
 // expectStatus fails with the whole exchange when the status is not one of want.

@@ -62,7 +62,10 @@ var _ = Describe("Workload identity federation", func() {
 		}
 	})
 	Requirement("CDX-WIF-005", needs(w), func(ctx SpecContext) {
-		_, assertion := workload(ctx)
+		rule, assertion := workload(ctx)
+		if ex := client().WorkloadExchange(ctx, assertion, rule, ""); ex.Err != nil || ex.Status != 200 {
+			blockedBy("CDX-WIF-001", "the assertion is not exchanged under its own rule: %s", ex)
+		}
 		expectRefused(client().WorkloadExchange(ctx, assertion, "fr_unknown_"+wire.NewState()[:8], ""), "an assertion under an unknown rule")
 	})
 	Requirement("CDX-WIF-006", needs(w), func(ctx SpecContext) {

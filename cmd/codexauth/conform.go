@@ -142,7 +142,6 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		flag, path string
 		dst        *string
 	}{
-		{"agent-identity", f.agentIdentity, &cfg.AgentIdentity},
 		{"workload-assertion", f.wifAssertion, &cfg.WorkloadAssertion},
 		{"personal-access-token", f.pat, &cfg.PersonalAccessToken},
 	} {

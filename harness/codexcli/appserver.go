@@ -29,7 +29,7 @@ type AppServerLogin struct {
 func (d *Driver) AppServerDeviceLogin(ctx context.Context, approve func(ctx context.Context, userCode string) error) (AppServerLogin, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, d.Bin, "-c", `chatgpt_base_url="`+d.Issuer+`/backend-api"`, "app-server")
+	cmd := exec.CommandContext(ctx, d.Bin, "-c", `chatgpt_base_url="`+d.Endpoints.ChatGPTBase+`"`, "app-server")
 	cmd.Env = append(d.env(), "CODEX_APP_SERVER_LOGIN_ISSUER="+d.Issuer)
 	cmd.Dir = filepath.Dir(d.Home)
 	stdin, err := cmd.StdinPipe()

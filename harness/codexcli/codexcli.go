@@ -18,6 +18,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 // Version is the codex release the contract describes.
@@ -80,6 +82,12 @@ type Driver struct {
 	Env []string
 	// Timeout bounds each command (default 60 s).
 	Timeout time.Duration
+	// Endpoints are where codex's knobs point (refresh and revoke URLs, the
+	// auth API, chatgpt_base_url); New sets the defaults under Issuer.
+	Endpoints wire.Endpoints
+	// CACert is a PEM file codex trusts in addition to the system roots
+	// (CODEX_CA_CERTIFICATE): a deployment behind a private CA.
+	CACert string
 }
 
 // New prepares a driver with a fresh CODEX_HOME under dir.
@@ -88,7 +96,8 @@ func New(bin, issuer, dir, proxyURL string) (*Driver, error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, err
 	}
-	return &Driver{Bin: bin, Issuer: strings.TrimRight(issuer, "/"), Home: home, ProxyURL: proxyURL, Timeout: 60 * time.Second}, nil
+	return &Driver{Bin: bin, Issuer: strings.TrimRight(issuer, "/"), Home: home, ProxyURL: proxyURL, Timeout: 60 * time.Second,
+		Endpoints: wire.DefaultEndpoints(issuer)}, nil
 }
 
 // Result is one codex invocation.
@@ -125,11 +134,14 @@ func (d *Driver) env() []string {
 		"HOME=" + filepath.Dir(d.Home),
 		"PATH=" + os.Getenv("PATH"),
 		"TMPDIR=" + filepath.Dir(d.Home),
-		"CODEX_REFRESH_TOKEN_URL_OVERRIDE=" + d.Issuer + "/oauth/token",
-		"CODEX_REVOKE_TOKEN_URL_OVERRIDE=" + d.Issuer + "/oauth/revoke",
-		"CODEX_AUTHAPI_BASE_URL=" + d.Issuer + "/api/accounts",
+		"CODEX_REFRESH_TOKEN_URL_OVERRIDE=" + d.Endpoints.RefreshURL,
+		"CODEX_REVOKE_TOKEN_URL_OVERRIDE=" + d.Endpoints.RevokeURL,
+		"CODEX_AUTHAPI_BASE_URL=" + d.Endpoints.AuthAPIBase,
 		"NO_PROXY=" + noProxy, "no_proxy=" + noProxy,
 		"BROWSER=/bin/true", "NO_COLOR=1", "TERM=dumb", "RUST_LOG=error",
+	}
+	if d.CACert != "" {
+		env = append(env, "CODEX_CA_CERTIFICATE="+d.CACert)
 	}
 	if d.ProxyURL != "" {
 		for _, k := range []string{"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"} {
@@ -237,9 +249,9 @@ func (d *Driver) AgentLoginStatus(ctx context.Context, agentJWT string) (Result,
 	defer func() { d.Env = saved }()
 	d.Env = append(append([]string(nil), d.Env...),
 		"CODEX_ACCESS_TOKEN="+agentJWT,
-		"CODEX_AGENT_IDENTITY_JWKS_BASE_URL="+d.Issuer+"/backend-api",
-		"CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL="+d.Issuer+"/api/accounts")
-	return d.Run(ctx, "-c", `chatgpt_base_url="`+d.Issuer+`/backend-api"`, "login", "status")
+		"CODEX_AGENT_IDENTITY_JWKS_BASE_URL="+d.Endpoints.ChatGPTBase,
+		"CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL="+d.Endpoints.AuthAPIBase)
+	return d.Run(ctx, "-c", `chatgpt_base_url="`+d.Endpoints.ChatGPTBase+`"`, "login", "status")
 }
 
 // PATLogin runs `codex login --with-access-token` with token on stdin

@@ -42,4 +42,7 @@ var browserRequirements = []Requirement{
 	{ID: "CDX-BROWSER-013", Level: SHOULD, Profile: ProfileBrowser, Section: "§3.4",
 		Title:  "A failed code exchange answers a JSON error codex can display",
 		Impact: "codex shows a raw body instead of a reason when the exchange fails."},
+	{ID: "CDX-BROWSER-014", Level: MUST, Profile: ProfileBrowser, Section: "§3.2, RFC 6749 §4.1.2.1",
+		Title:  "An unregistered client_id never receives an authorization code",
+		Impact: "Any application can obtain codes (and tokens) for codex's users by naming itself whatever it likes."},
 }

@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"sort"
@@ -56,22 +55,30 @@ type ProfileSummary struct {
 	Required bool `json:"required"`
 	Passed   int  `json:"passed"`
 	Failed   int  `json:"failed"`
+	Blocked  int  `json:"blocked"`
 	NotRun   int  `json:"not_run"`
 	Waived   int  `json:"waived"`
 }
 
 // RequirementResult is one line of the report.
 type RequirementResult struct {
-	ID       string           `json:"id"`
-	Level    registry.Level   `json:"level"`
-	Profile  registry.Profile `json:"profile"`
-	Section  string           `json:"section"`
-	Title    string           `json:"title"`
-	Impact   string           `json:"impact,omitempty"`
-	State    State            `json:"state"`
-	Reason   string           `json:"reason,omitempty"`
-	Waiver   string           `json:"waiver,omitempty"`
-	Location string           `json:"location,omitempty"`
+	ID      string           `json:"id"`
+	Level   registry.Level   `json:"level"`
+	Profile registry.Profile `json:"profile"`
+	Section string           `json:"section"`
+	Title   string           `json:"title"`
+	Impact  string           `json:"impact,omitempty"`
+	State   State            `json:"state"`
+	Reason  string           `json:"reason,omitempty"`
+	// BlockedBy is the requirement whose failed step kept this one from
+	// running (State blocked).
+	BlockedBy string `json:"blocked_by,omitempty"`
+	// Blocks lists the requirements this one's failure kept from running.
+	Blocks   []string `json:"blocks,omitempty"`
+	Waiver   string   `json:"waiver,omitempty"`
+	Location string   `json:"location,omitempty"`
+	// Waited is how long the spec really waited for expiry.
+	Waited string `json:"waited,omitempty"`
 }
 
 // Implementation identifies what was tested.
@@ -95,16 +102,22 @@ type Report struct {
 	Profiles       map[registry.Profile]ProfileSummary `json:"profiles"`
 	Verdict        string                              `json:"verdict"`
 	ExitCode       int                                 `json:"exit_code"`
-	Failures       []string                            `json:"failures,omitempty"`
-	Incomplete     []string                            `json:"incomplete,omitempty"`
-	StaleWaivers   []Waiver                            `json:"stale_waivers,omitempty"`
-	Requirements   []RequirementResult                 `json:"requirements"`
+	// Failures are the failed requirements that make the run fail (MUST,
+	// or any with --strict), root causes first.
+	Failures []string `json:"failures,omitempty"`
+	// RootCauses are the failed requirements in the order to fix them:
+	// MUST before SHOULD, then those that blocked most others.
+	RootCauses   []string            `json:"root_causes,omitempty"`
+	Incomplete   []string            `json:"incomplete,omitempty"`
+	StaleWaivers []Waiver            `json:"stale_waivers,omitempty"`
+	Requirements []RequirementResult `json:"requirements"`
 }
 
 // Evaluate turns outcomes into a verdict. A failed MUST (or, when strict,
 // any failed requirement) makes the run non-conformant wherever it is; a
-// MUST that could not run makes it incomplete when its profile is
-// required; a waiver that matches no failed or not-run requirement is stale.
+// MUST that could not run — not run, or blocked by a step that did not fail
+// for good — makes it incomplete when its profile is required; a waiver
+// that matches no failed, blocked or not-run requirement is stale.
 func Evaluate(outcomes []Outcome, required []registry.Profile, waivers []Waiver, strict bool) Report {
 	r := Report{Suite: "codexauth conformance", Contract: "codex-cli 0.169.0 (docs/codex-issuer-contract.md)",
 		Profiles: map[registry.Profile]ProfileSummary{}, Strict: strict}
@@ -114,15 +127,25 @@ func Evaluate(outcomes []Outcome, required []registry.Profile, waivers []Waiver,
 	}
 	used := map[string]bool{}
 	sort.SliceStable(outcomes, func(i, j int) bool { return outcomes[i].ID < outcomes[j].ID })
+	blocks := map[string][]string{}
+	for _, o := range outcomes {
+		if o.State == Blocked && o.BlockedBy != "" {
+			blocks[o.BlockedBy] = append(blocks[o.BlockedBy], o.ID)
+		}
+	}
 	for _, o := range outcomes {
 		rr := RequirementResult{ID: o.ID, Level: o.Level, Profile: o.Profile, Section: o.Section, Title: o.Title,
-			State: o.State, Reason: strings.TrimSpace(o.Reason), Location: o.Location}
+			State: o.State, Reason: strings.TrimSpace(o.Reason), BlockedBy: o.BlockedBy, Blocks: blocks[o.ID],
+			Location: o.Location}
+		if o.Waited > 0 {
+			rr.Waited = o.Waited.Round(time.Millisecond).String()
+		}
 		if o.State == Failed {
 			if req, ok := registry.Lookup(o.ID); ok {
 				rr.Impact = req.Impact
 			}
 		}
-		if reason, ok := waived[o.ID]; ok && (o.State == Failed || o.State == NotRun) {
+		if reason, ok := waived[o.ID]; ok && (o.State == Failed || o.State == NotRun || o.State == Blocked) {
 			rr.Waiver, rr.State = reason, Waived
 			used[o.ID] = true
 		}
@@ -133,19 +156,43 @@ func Evaluate(outcomes []Outcome, required []registry.Profile, waivers []Waiver,
 			ps.Passed++
 		case Failed:
 			ps.Failed++
-			if o.Level == registry.MUST || strict {
-				r.Failures = append(r.Failures, o.ID)
-			}
+		case Blocked:
+			ps.Blocked++
 		case NotRun:
 			ps.NotRun++
-			if o.Level == registry.MUST && ps.Required {
-				r.Incomplete = append(r.Incomplete, o.ID)
-			}
 		case Waived:
 			ps.Waived++
 		}
 		r.Profiles[o.Profile] = ps
 		r.Requirements = append(r.Requirements, rr)
+	}
+	failed := map[string]bool{}
+	for _, rr := range r.Requirements {
+		failed[rr.ID] = rr.State == Failed
+	}
+	for _, rr := range r.Requirements {
+		switch {
+		case rr.State == Failed:
+			r.RootCauses = append(r.RootCauses, rr.ID)
+		case (rr.State == NotRun || rr.State == Blocked && !failed[rr.BlockedBy]) && rr.Level == registry.MUST && slices.Contains(required, rr.Profile):
+			r.Incomplete = append(r.Incomplete, rr.ID)
+		}
+	}
+	byID := map[string]RequirementResult{}
+	for _, rr := range r.Requirements {
+		byID[rr.ID] = rr
+	}
+	sort.SliceStable(r.RootCauses, func(i, j int) bool {
+		a, b := byID[r.RootCauses[i]], byID[r.RootCauses[j]]
+		if (a.Level == registry.MUST) != (b.Level == registry.MUST) {
+			return a.Level == registry.MUST
+		}
+		return len(a.Blocks) > len(b.Blocks)
+	})
+	for _, id := range r.RootCauses {
+		if byID[id].Level == registry.MUST || strict {
+			r.Failures = append(r.Failures, id)
+		}
 	}
 	for _, p := range required {
 		if ps, ok := r.Profiles[p]; ok {
@@ -171,6 +218,16 @@ func Evaluate(outcomes []Outcome, required []registry.Profile, waivers []Waiver,
 	return r
 }
 
+// Result returns the line of requirement id.
+func (r Report) Result(id string) (RequirementResult, bool) {
+	for _, rr := range r.Requirements {
+		if rr.ID == id {
+			return rr, true
+		}
+	}
+	return RequirementResult{}, false
+}
+
 // WriteYAML writes the report.
 func (r Report) WriteYAML(path string) error {
 	b, err := yaml.Marshal(r)
@@ -178,72 +235,4 @@ func (r Report) WriteYAML(path string) error {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
-}
-
-// PrintSummary writes the end-of-run table and the failures.
-func (r Report) PrintSummary(w io.Writer) {
-	fmt.Fprintf(w, "\n%-16s %-9s %7s %7s %8s %7s\n", "profile", "required", "passed", "failed", "not-run", "waived")
-	for _, p := range registry.Profiles {
-		ps, ok := r.Profiles[p]
-		if !ok {
-			continue
-		}
-		req := "no"
-		if ps.Required {
-			req = "yes"
-		}
-		fmt.Fprintf(w, "%-16s %-9s %7d %7d %8d %7d\n", p, req, ps.Passed, ps.Failed, ps.NotRun, ps.Waived)
-	}
-	var failed, notRun []RequirementResult
-	for _, rr := range r.Requirements {
-		switch rr.State {
-		case Failed:
-			failed = append(failed, rr)
-		case NotRun:
-			notRun = append(notRun, rr)
-		}
-	}
-	if len(failed) > 0 {
-		fmt.Fprintf(w, "\nFailed requirements:\n")
-		for _, rr := range failed {
-			fmt.Fprintf(w, "  %-16s %-6s %s\n  %16s        → %s\n", rr.ID, rr.Level, rr.Title, "", oneLine(rr.Reason))
-			if rr.Impact != "" {
-				fmt.Fprintf(w, "  %16s        impact: %s\n", "", rr.Impact)
-			}
-		}
-	}
-	if len(notRun) > 0 {
-		fmt.Fprintf(w, "\nNot run:\n")
-		for _, rr := range notRun {
-			fmt.Fprintf(w, "  %-16s %-6s %s\n", rr.ID, rr.Level, oneLine(rr.Reason))
-		}
-	}
-	for _, sw := range r.StaleWaivers {
-		fmt.Fprintf(w, "\nStale waiver: %s (%s) matches no failed or not-run requirement: remove it\n", sw.ID, sw.Reason)
-	}
-	fmt.Fprintf(w, "\nVerdict: %s", strings.ToUpper(r.Verdict))
-	switch r.Verdict {
-	case "non-conformant":
-		fmt.Fprintf(w, " — failed: %s", strings.Join(r.Failures, ", "))
-	case "incomplete":
-		fmt.Fprintf(w, " — required MUST requirements not run: %s", strings.Join(r.Incomplete, ", "))
-	}
-	fmt.Fprintln(w)
-}
-
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		rest := strings.TrimSpace(s[i+1:])
-		s = s[:i]
-		// Gomega puts the interesting part ("Expected … to equal …") after
-		// the custom message; keep a little of it.
-		if len(rest) > 0 && len(s) < 60 {
-			s += " " + strings.Join(strings.Fields(rest), " ")
-		}
-	}
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }

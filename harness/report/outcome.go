@@ -15,6 +15,9 @@ const (
 	Failed State = "failed"
 	NotRun State = "not-run"
 	Waived State = "waived"
+	// Blocked: a step the spec builds on failed, and another requirement
+	// covers that step (BlockedBy). Neither passed nor failed.
+	Blocked State = "blocked"
 )
 
 // Outcome is one spec's result.
@@ -27,5 +30,9 @@ type Outcome struct {
 	State    State            `json:"state"`
 	Reason   string           `json:"reason,omitempty"`
 	Location string           `json:"location,omitempty"`
-	Duration time.Duration    `json:"-"`
+	// BlockedBy names the requirement covering the failed step (Blocked).
+	BlockedBy string        `json:"blocked_by,omitempty"`
+	Duration  time.Duration `json:"-"`
+	// Waited is real time the spec spent waiting for expiry.
+	Waited time.Duration `json:"-"`
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -91,7 +92,8 @@ func (c *Client) RegisterTask(ctx context.Context, a AgentIdentity, ts string, k
 
 // RegisterTaskRaw posts a registration with a given signature.
 func (c *Client) RegisterTaskRaw(ctx context.Context, rid, ts, sig string) *Exchange {
-	return c.PostJSON(ctx, "/api/accounts/v1/agent/"+rid+"/task/register", `{"timestamp":`+jsonString(ts)+`,"signature":`+jsonString(sig)+`}`, nil)
+	return c.Do(ctx, http.MethodPost, c.Endpoints.AuthAPIBase+"/v1/agent/"+rid+"/task/register", "application/json",
+		`{"timestamp":`+jsonString(ts)+`,"signature":`+jsonString(sig)+`}`, nil)
 }
 
 // TaskID reads a registration answer the way codex does: task_id or

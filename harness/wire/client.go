@@ -5,12 +5,15 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -67,6 +70,44 @@ type Client struct {
 	Issuer   string // base URL, no trailing slash
 	ClientID string
 	HTTP     *http.Client
+	// Endpoints codex lets users point elsewhere (contract §2.1); NewClient
+	// sets codex's defaults under Issuer.
+	Endpoints Endpoints
+}
+
+// Endpoints are the URLs codex derives from its knobs rather than from the
+// issuer URL (contract §2.1). Device login, the code exchange and authorize
+// always live under the issuer.
+type Endpoints struct {
+	// RefreshURL is CODEX_REFRESH_TOKEN_URL_OVERRIDE (default ISSUER/oauth/token).
+	RefreshURL string
+	// RevokeURL is CODEX_REVOKE_TOKEN_URL_OVERRIDE (default ISSUER/oauth/revoke).
+	RevokeURL string
+	// AuthAPIBase is CODEX_AUTHAPI_BASE_URL and
+	// CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL (default ISSUER/api/accounts):
+	// whoami and agent task registration.
+	AuthAPIBase string
+	// ChatGPTBase is chatgpt_base_url, also CODEX_AGENT_IDENTITY_JWKS_BASE_URL
+	// (default ISSUER/backend-api): the agent-identity JWKS and the accounts
+	// check.
+	ChatGPTBase string
+}
+
+// DefaultEndpoints are codex's derivations for a self-contained issuer.
+func DefaultEndpoints(issuer string) Endpoints {
+	issuer = strings.TrimRight(issuer, "/")
+	return Endpoints{RefreshURL: issuer + "/oauth/token", RevokeURL: issuer + "/oauth/revoke",
+		AuthAPIBase: issuer + "/api/accounts", ChatGPTBase: issuer + "/backend-api"}
+}
+
+// AgentJWKSURL is where codex fetches agent-identity keys (E11):
+// <base>/wham/agent-identities/jwks, or <base>/agent-identities/jwks when
+// the base has no /backend-api.
+func (e Endpoints) AgentJWKSURL() string {
+	if strings.Contains(e.ChatGPTBase, "/backend-api") {
+		return e.ChatGPTBase + "/wham/agent-identities/jwks"
+	}
+	return e.ChatGPTBase + "/agent-identities/jwks"
 }
 
 // NewClient returns a client that never follows redirects (codex's
@@ -75,7 +116,7 @@ func NewClient(issuer, clientID string) *Client {
 	if clientID == "" {
 		clientID = CodexClientID
 	}
-	return &Client{Issuer: strings.TrimRight(issuer, "/"), ClientID: clientID, HTTP: &http.Client{
+	return &Client{Issuer: strings.TrimRight(issuer, "/"), ClientID: clientID, Endpoints: DefaultEndpoints(issuer), HTTP: &http.Client{
 		Timeout:       15 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
@@ -104,6 +145,26 @@ func (c *Client) Do(ctx context.Context, method, rawURL, contentType, body strin
 	ex.Status, ex.Header = res.StatusCode, res.Header
 	ex.Body, ex.Err = io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	return ex
+}
+
+// TrustCA makes the client trust the PEM certificates in file besides the
+// system roots (a deployment behind a private CA).
+func (c *Client) TrustCA(file string) error {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	c.HTTP.Transport = tr
+	return nil
 }
 
 // Get fetches a path under the issuer.
@@ -315,9 +376,30 @@ func (c *Client) ExchangeAPIKey(ctx context.Context, idToken string) *Exchange {
 
 // Refresh is E4 as 0.169.0 sends it: JSON, sorted keys, codex headers.
 func (c *Client) Refresh(ctx context.Context, refreshToken, reason string) *Exchange {
+	return c.RefreshEncoded(ctx, EncodingJSON, refreshToken, reason)
+}
+
+// Encoding of a request body.
+type Encoding string
+
+// Encodings of the token endpoint.
+const (
+	EncodingJSON Encoding = "json"
+	EncodingForm Encoding = "form"
+)
+
+// RefreshEncoded is E4 in the given encoding: codex's JSON, or the same
+// fields form-encoded (RFC 6749 §6), which the suite uses to classify refresh
+// errors of an issuer that refuses JSON.
+func (c *Client) RefreshEncoded(ctx context.Context, enc Encoding, refreshToken, reason string) *Exchange {
+	hdr := map[string]string{"originator": "codex_cli_rs", "User-Agent": UserAgent}
+	if enc == EncodingForm {
+		return c.Do(ctx, http.MethodPost, c.Endpoints.RefreshURL, "application/x-www-form-urlencoded", OrderedForm("client_id", c.ClientID,
+			"grant_type", "refresh_token", "refresh_reason", reason, "refresh_token", refreshToken), hdr)
+	}
 	body := `{"client_id":` + jsonString(c.ClientID) + `,"grant_type":"refresh_token","refresh_reason":` + jsonString(reason) +
 		`,"refresh_token":` + jsonString(refreshToken) + `}`
-	return c.PostJSON(ctx, "/oauth/token", body, map[string]string{"originator": "codex_cli_rs", "User-Agent": UserAgent})
+	return c.Do(ctx, http.MethodPost, c.Endpoints.RefreshURL, "application/json", body, hdr)
 }
 
 // RefreshResult is what codex persists from a 2xx refresh (§6.4): every
@@ -355,7 +437,13 @@ func (c *Client) Revoke(ctx context.Context, token, hint string) *Exchange {
 		body += `,"client_id":` + jsonString(c.ClientID)
 	}
 	body += "}"
-	return c.PostJSON(ctx, "/oauth/revoke", body, map[string]string{"originator": "codex_cli_rs", "User-Agent": UserAgent})
+	return c.Do(ctx, http.MethodPost, c.Endpoints.RevokeURL, "application/json", body, map[string]string{"originator": "codex_cli_rs", "User-Agent": UserAgent})
+}
+
+// RevokeForm is E5 form-encoded (RFC 7009 §2.1).
+func (c *Client) RevokeForm(ctx context.Context, token, hint string) *Exchange {
+	return c.Do(ctx, http.MethodPost, c.Endpoints.RevokeURL, "application/x-www-form-urlencoded",
+		OrderedForm("token", token, "token_type_hint", hint, "client_id", c.ClientID), nil)
 }
 
 func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }

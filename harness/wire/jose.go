@@ -1,10 +1,16 @@
 package wire
 
 import (
+	"crypto/hmac"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -114,3 +120,83 @@ var (
 	ErrWrongIssuer   = josejwt.ErrInvalidIssuer
 	ErrWrongAudience = josejwt.ErrInvalidAudience
 )
+
+// Forgeries of a signed JWT, for checking that a verifier refuses them
+// (RFC 8725 §2.1, §3.1). Each keeps the original claims unless it says
+// otherwise.
+
+// ForgeAlgNone re-encodes the token with alg "none" and no signature.
+func ForgeAlgNone(raw string) (string, error) {
+	_, payload, err := splitJWT(raw)
+	if err != nil {
+		return "", err
+	}
+	return b64(`{"alg":"none","typ":"JWT"}`) + "." + payload + ".", nil
+}
+
+// ForgeHS256 signs the token's claims with HS256, keyed with the issuer's
+// own public RSA key in PEM (the algorithm-confusion attack). Both the PKIX
+// and the PKCS#1 encodings are returned.
+func ForgeHS256(raw string, pub *rsa.PublicKey) ([]string, error) {
+	hdr, payload, err := splitJWT(raw)
+	if err != nil {
+		return nil, err
+	}
+	kid := ""
+	var h struct {
+		Kid string `json:"kid"`
+	}
+	if b, err := base64.RawURLEncoding.DecodeString(hdr); err == nil && json.Unmarshal(b, &h) == nil {
+		kid = h.Kid
+	}
+	header := b64(fmt.Sprintf(`{"alg":"HS256","typ":"JWT","kid":%q}`, kid))
+	pkix, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, key := range [][]byte{
+		pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pkix}),
+		pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(pub)}),
+	} {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(header + "." + payload))
+		out = append(out, header+"."+payload+"."+base64.RawURLEncoding.EncodeToString(m.Sum(nil)))
+	}
+	return out, nil
+}
+
+// ForgeTamperedPayload changes one claim (the sub, or exp pushed a day out
+// when there is no sub) and keeps the original header and signature.
+func ForgeTamperedPayload(raw string) (string, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return "", errors.New("not a three-part JWT")
+	}
+	claims, err := DecodeJWTPayload(raw)
+	if err != nil {
+		return "", err
+	}
+	if sub, ok := claims["sub"].(string); ok {
+		claims["sub"] = sub + "-someone-else"
+	} else if exp, err := claims["exp"].(json.Number).Int64(); err == nil {
+		claims["exp"] = exp + 86400
+	} else {
+		claims["tampered"] = true
+	}
+	b, err := json.Marshal(claims)
+	if err != nil {
+		return "", err
+	}
+	return parts[0] + "." + base64.RawURLEncoding.EncodeToString(b) + "." + parts[2], nil
+}
+
+func splitJWT(raw string) (header, payload string, err error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return "", "", errors.New("not a three-part JWT")
+	}
+	return parts[0], parts[1], nil
+}
+
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
