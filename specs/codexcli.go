@@ -31,6 +31,9 @@ func codex() *codexcli.Driver {
 	})
 	Expect(guardErr).NotTo(HaveOccurred())
 	d, err := codexcli.New(target.Cfg.CodexBin, target.Issuer, GinkgoT().TempDir(), guard.URL())
+	if err == nil {
+		d.Endpoints, d.CACert = client().Endpoints, target.Cfg.CACert
+	}
 	Expect(err).NotTo(HaveOccurred())
 	return d
 }
@@ -53,9 +56,9 @@ func codexDeviceLogin(ctx SpecContext, d *codexcli.Driver) codexcli.AuthFile {
 	GinkgoHelper()
 	res, err := d.DeviceLoginWith(ctx, approveWithTarget)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(res.ExitCode).To(Equal(0), "codex device login failed:\n%s", res)
+	Expect(res.ExitCode).To(Equal(0), "codex device login failed: %s", res)
 	a, err := d.ReadAuth()
-	Expect(err).NotTo(HaveOccurred(), "no auth.json after a successful login:\n%s", res)
+	Expect(err).NotTo(HaveOccurred(), "no auth.json after a successful login: %s", res)
 	return a
 }
 
@@ -65,7 +68,7 @@ func codexBrowserLogin(ctx SpecContext) codexcli.AuthFile {
 	d := codex()
 	res, err := d.BrowserLogin(ctx, guard, target.Approver.Authorize, false)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(res.ExitCode).To(Equal(0), "codex browser login failed:\n%s", res)
+	Expect(res.ExitCode).To(Equal(0), "codex browser login failed: %s", res)
 	a, err := d.ReadAuth()
 	Expect(err).NotTo(HaveOccurred())
 	return a

@@ -42,7 +42,9 @@ Examples:
 type conformFlags struct {
 	issuer, approver, approverCmd, adminToken, clientID, user, password string
 	junit, jsonOut, report, outDir, waivers, validateURL, secret        string
-	agentIdentity, codexBin, pat, wifAssertion, wifRule                 string
+	codexBin, pat, wifAssertion, wifRule                                string
+	refreshURL, revokeURL, authAPIBase, chatgptBase, caCert             string
+	agentIdentities                                                     multiFlag
 	profiles, faults, dockerEnv                                         multiFlag
 	dockerImage, dockerPort, dockerCmd, dockerPath                      string
 	maxWait, accessTTL, reuseGrace                                      time.Duration
@@ -73,7 +75,12 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.wifAssertion, "workload-assertion", "", "file with a workload identity token of the deployment's identity provider, for the workload profile")
 	fs.StringVar(&f.wifRule, "federation-rule-id", "", "federation rule that admits --workload-assertion")
 	fs.StringVar(&f.pat, "personal-access-token", "", "file with a personal access token (at-…) of the deployment, for the pat profile")
-	fs.StringVar(&f.agentIdentity, "agent-identity", "", "file with an agent identity JWT minted by the deployment (with its private key)")
+	fs.Var(&f.agentIdentities, "agent-identity", "file with an agent identity JWT minted by the deployment, with its private key (repeatable: specs about two agents need two)")
+	fs.StringVar(&f.refreshURL, "refresh-url", "", "where codex refreshes (CODEX_REFRESH_TOKEN_URL_OVERRIDE; default ISSUER/oauth/token)")
+	fs.StringVar(&f.revokeURL, "revoke-url", "", "where codex revokes at logout (CODEX_REVOKE_TOKEN_URL_OVERRIDE; default ISSUER/oauth/revoke)")
+	fs.StringVar(&f.authAPIBase, "authapi-base-url", "", "the auth API for whoami and agent task registration (CODEX_AUTHAPI_BASE_URL, CODEX_AGENT_IDENTITY_AUTHAPI_BASE_URL; default ISSUER/api/accounts)")
+	fs.StringVar(&f.chatgptBase, "chatgpt-base-url", "", "codex's chatgpt_base_url: agent-identity JWKS and accounts check (also CODEX_AGENT_IDENTITY_JWKS_BASE_URL; default ISSUER/backend-api)")
+	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of a private CA the deployment's TLS certificates chain to (trusted by the suite and, as CODEX_CA_CERTIFICATE, by the real codex)")
 	fs.StringVar(&f.codexBin, "codex-bin", "", "real codex binary for the codex-cli profile (default: CODEXAUTH_CODEX_BIN or the install cache)")
 	fs.BoolVar(&f.noCodex, "no-codex", false, "do not look for the real codex binary (codex-cli specs are then not run)")
 	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
@@ -156,6 +163,22 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		*c.dst = strings.TrimSpace(string(b))
 	}
 	cfg.FederationRuleID = f.wifRule
+	for _, path := range f.agentIdentities {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "codexauth conform: --agent-identity: %v\n", err)
+			return report.ExitUsage
+		}
+		cfg.AgentIdentities = append(cfg.AgentIdentities, strings.TrimSpace(string(b)))
+	}
+	cfg.Endpoints = wire.Endpoints{RefreshURL: f.refreshURL, RevokeURL: f.revokeURL, AuthAPIBase: f.authAPIBase, ChatGPTBase: f.chatgptBase}
+	if f.caCert != "" {
+		if _, err := os.Stat(f.caCert); err != nil {
+			fmt.Fprintf(stderr, "codexauth conform: --ca-cert: %v\n", err)
+			return report.ExitUsage
+		}
+		cfg.CACert = f.caCert
+	}
 	if !f.noCodex {
 		if bin, err := codexcli.Find(f.codexBin); err == nil {
 			cfg.CodexBin = bin

@@ -112,8 +112,42 @@ type Result struct {
 // Output is stdout and stderr together, ANSI colours removed.
 func (r Result) Output() string { return StripANSI(r.Stdout + r.Stderr) }
 
+// String puts what codex said that matters first (see ErrorLine), then the
+// whole output.
 func (r Result) String() string {
-	return fmt.Sprintf("codex %s: exit %d after %s\n%s", strings.Join(r.Args, " "), r.ExitCode, r.Duration.Round(time.Millisecond), r.Output())
+	line := ErrorLine(r.Output())
+	if line != "" {
+		line = ": " + line
+	}
+	return fmt.Sprintf("codex %s: exit %d after %s%s\n%s", strings.Join(r.Args, " "), r.ExitCode, r.Duration.Round(time.Millisecond), line, r.Output())
+}
+
+// noise are lines codex prints that never explain an outcome: its attempt
+// to update PATH in a read-only or throwaway HOME, and log-level chatter.
+var noise = regexp.MustCompile(`(?i)^(WARNING: proceeding, even though we could not update PATH|WARNING: .*PATH|\d{4}-\d\d-\d\dT\S+\s+(INFO|DEBUG|TRACE))`)
+
+// ErrorLine is the line of codex's output that explains its outcome: the
+// last line that says "error" or "failed", else the last line that is not
+// noise.
+func ErrorLine(output string) string {
+	var last, errLine string
+	for _, l := range strings.Split(StripANSI(output), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || noise.MatchString(l) {
+			continue
+		}
+		last = l
+		if low := strings.ToLower(l); strings.Contains(low, "error") || strings.Contains(low, "failed") {
+			errLine = l
+		}
+	}
+	if errLine == "" {
+		errLine = last
+	}
+	if len(errLine) > 240 {
+		errLine = errLine[:240] + "…"
+	}
+	return errLine
 }
 
 var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
@@ -124,10 +158,13 @@ func StripANSI(s string) string { return ansi.ReplaceAllString(s, "") }
 // env is the complete environment of a run: nothing of the caller's
 // credentials leaks in, and nothing can leave the machine.
 func (d *Driver) env() []string {
-	u, _ := url.Parse(d.Issuer)
+	// Only the issuer and the hosts codex's knobs point at are reached
+	// directly; everything else goes to the refusing proxy.
 	noProxy := "127.0.0.1,localhost,::1"
-	if u != nil && u.Hostname() != "" {
-		noProxy += "," + u.Hostname()
+	for _, raw := range []string{d.Issuer, d.Endpoints.RefreshURL, d.Endpoints.RevokeURL, d.Endpoints.AuthAPIBase, d.Endpoints.ChatGPTBase} {
+		if u, err := url.Parse(raw); err == nil && u.Hostname() != "" && !strings.Contains(noProxy, u.Hostname()) {
+			noProxy += "," + u.Hostname()
+		}
 	}
 	env := []string{
 		"CODEX_HOME=" + d.Home,

@@ -163,15 +163,4 @@ func Run(ctx context.Context, start harness.StartBuiltin, bin, flow string, faul
 	return out, nil
 }
 
-func lastLine(s string) string {
-	out := ""
-	for _, l := range strings.Split(s, "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "WARNING: proceeding") {
-			out = l
-		}
-	}
-	if len(out) > 160 {
-		out = out[:160] + "…"
-	}
-	return out
-}
+func lastLine(s string) string { return codexcli.ErrorLine(s) }
