@@ -13,7 +13,8 @@ func Catalogue(specFile map[string]string) string {
 	b.WriteString("<!-- Generated from harness/registry and specs/*.go by `go test ./specs -run TestCatalogue -update`. Do not edit. -->\n\n")
 	b.WriteString("Every requirement is checked by exactly one spec, labelled `req:<id>`, `profile:<profile>` and `level:<level>`.\n")
 	b.WriteString("Sections (§) refer to [`codex-issuer-contract.md`](codex-issuer-contract.md); DESIGN refers to the project's design.\n")
-	b.WriteString("`codexauth conform --profile P` runs and requires profile P; without `--profile` every profile runs and `core` is required.\n\n")
+	b.WriteString("`codexauth conform --profile P` runs and requires profile P; without `--profile` every profile runs and `core` is required.\n")
+	b.WriteString("Levels: MUST where codex users fail, or where a stolen, revoked or logged-out credential keeps working, or a captured message mints new state (**Attacker:** says what an attacker gains); SHOULD where codex only degrades or a standard client would stumble.\n\n")
 	b.WriteString(ProfileTable())
 	for _, p := range ProfileInfos {
 		if len(p.requirements) == 0 {
@@ -27,7 +28,11 @@ func Catalogue(specFile map[string]string) string {
 			} else {
 				file = "[" + file + "](../specs/" + file + ")"
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.ID, r.Level, cell(r.Title), cell(r.Impact), r.Section, file)
+			violated := r.Impact
+			if r.Attack != "" {
+				violated += " **Attacker:** " + r.Attack
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", r.ID, r.Level, cell(r.Title), cell(violated), r.Section, file)
 		}
 	}
 	return b.String()

@@ -97,7 +97,15 @@ type Requirement struct {
 	// violates the requirement: printed in the catalogue and attached to
 	// every failure in the report.
 	Impact string `json:"impact"`
+	// Attack says what an attacker gains when the requirement is violated
+	// ("" when it is about codex working, not about security). A violation
+	// that lets a stolen, revoked or logged-out credential keep working, or
+	// a captured message mint new state, is a MUST.
+	Attack string `json:"attack,omitempty"`
 }
+
+// Security reports whether the requirement is about what an attacker gains.
+func (r Requirement) Security() bool { return r.Attack != "" }
 
 // Requirements is the whole registry, profile by profile in report order.
 var Requirements = func() []Requirement {

@@ -68,8 +68,10 @@ type RequirementResult struct {
 	Section string           `json:"section"`
 	Title   string           `json:"title"`
 	Impact  string           `json:"impact,omitempty"`
-	State   State            `json:"state"`
-	Reason  string           `json:"reason,omitempty"`
+	// Attack says what an attacker gains from the failure.
+	Attack string `json:"attack,omitempty"`
+	State  State  `json:"state"`
+	Reason string `json:"reason,omitempty"`
 	// BlockedBy is the requirement whose failed step kept this one from
 	// running (State blocked).
 	BlockedBy string `json:"blocked_by,omitempty"`
@@ -142,7 +144,7 @@ func Evaluate(outcomes []Outcome, required []registry.Profile, waivers []Waiver,
 		}
 		if o.State == Failed {
 			if req, ok := registry.Lookup(o.ID); ok {
-				rr.Impact = req.Impact
+				rr.Impact, rr.Attack = req.Impact, req.Attack
 			}
 		}
 		if reason, ok := waived[o.ID]; ok && (o.State == Failed || o.State == NotRun || o.State == Blocked) {

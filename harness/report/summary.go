@@ -35,6 +35,9 @@ func (r Report) PrintSummary(w io.Writer) {
 			if rr.Impact != "" {
 				fmt.Fprintf(w, "  %16s        impact: %s\n", "", rr.Impact)
 			}
+			if rr.Attack != "" {
+				fmt.Fprintf(w, "  %16s        attacker gains: %s\n", "", rr.Attack)
+			}
 			if len(rr.Blocks) > 0 {
 				fmt.Fprintf(w, "  %16s        blocked %d: %s\n", "", len(rr.Blocks), strings.Join(rr.Blocks, ", "))
 			}
