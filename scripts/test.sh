@@ -3,6 +3,9 @@
 # a throwaway PostgreSQL, and runs every test — unit, the store suite on all
 # backends, the reference issuer end to end, the real codex CLI, the full
 # conformance suite against the built-in issuer and the fault self-test.
+# Containers: a Docker engine (scripts/docker-engine.sh), the images built
+# FROM scratch, conform --docker-image, the store suite on PostgreSQL through
+# dockertest, the container tests, and actionlint on ci/github.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,15 +29,47 @@ if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null;
 fi
 command -v chromium || command -v chromium-browser
 
+bindir=$(mktemp -d)
+CODEXAUTH_DOCKERD_DIR=""
+cleanup() { rm -rf "$bindir"; [[ -z $CODEXAUTH_DOCKERD_DIR ]] || scripts/docker-engine.sh stop "$CODEXAUTH_DOCKERD_DIR"; }
+trap cleanup EXIT
+
+step "Docker engine (the one that answers, else as root a private dockerd: scripts/docker-engine.sh)"
+engine=$(scripts/docker-engine.sh start) || {
+  echo "test.sh: the container tests need a Docker engine and none can be had (see above): they are NOT RUN, so the run fails" >&2
+  exit 1
+}
+eval "$engine"
+export DOCKER_HOST CODEXAUTH_DOCKERD_DIR
+
+step "images FROM scratch, no registry: codexauth (scripts/image.sh), PostgreSQL (scripts/pg-image.sh)"
+scripts/image.sh codexauth:test
+scripts/pg-image.sh codexauth-postgres:test
+export CODEXAUTH_TEST_IMAGE=codexauth:test
+
+step "actionlint on the users' workflows (ci/github/*.yml)"
+actionlint_dir="${CODEXAUTH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/codexauth}/actionlint-v1.7.12"
+[[ -x $actionlint_dir/actionlint ]] || GOBIN="$actionlint_dir" go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+"$actionlint_dir/actionlint" -version | head -n1
+"$actionlint_dir/actionlint" ci/github/*.yml && echo "actionlint: ci/github/*.yml clean ($(ls ci/github/*.yml | wc -l) workflows)"
+
 step "go vet"
 go vet ./...
 
-bindir=$(mktemp -d)
-trap 'rm -rf "$bindir"' EXIT
 go build -o "$bindir/codexauth" ./cmd/codexauth
 
 step "go test: unit, stores (memory, SQLite, PostgreSQL from scripts/pg.sh), issuer, real codex, CLI"
 scripts/pg.sh -- go test -count=1 -timeout 20m ./...
+
+step "store suite on PostgreSQL through dockertest (image codexauth-postgres:test)"
+if ! env -u CODEXAUTH_TEST_POSTGRES CODEXAUTH_TEST_POSTGRES_IMAGE=codexauth-postgres:test \
+     go test -count=1 -v -run Postgres ./issuer/store/... >"$bindir/pg-dockertest.log" 2>&1; then
+  cat "$bindir/pg-dockertest.log"; exit 1
+fi
+grep -E '^(storetest:|--- |ok )' "$bindir/pg-dockertest.log"
+
+step "conformance suite against the image (conform --docker-image codexauth:test)"
+"$bindir/codexauth" conform --docker-image codexauth:test --out "$bindir/conformance-docker"
 
 step "conformance suite against the built-in issuer"
 start=$(date +%s%N)
