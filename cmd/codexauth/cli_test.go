@@ -147,7 +147,6 @@ func TestConfigErrors(t *testing.T) {
 		{[]string{"serve", "--store", "mysql://x", "--addr", "127.0.0.1:0"}, 3, "--store"},
 		{[]string{"serve", "--auto-approve", "mallory", "--store", "memory", "--addr", "127.0.0.1:0"}, 2, "no such user"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
-		{[]string{"conform", "--docker-image", "codexauth:latest", "--no-codex"}, 3, "none answers"},
 		{[]string{"approve", "--admin-token", "x"}, 2, "not a JSON object"},
 	}
 	for _, tc := range cases {

@@ -87,7 +87,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.BoolVar(&f.list, "list", false, "list the requirements (id, level, profile, title) and exit")
 	fs.Var(&f.only, "only", "run only this requirement id (repeatable), e.g. --only CDX-REFRESH-006")
 	fs.BoolVar(&f.quiet, "quiet", false, "no per-spec progress lines")
-	fs.StringVar(&f.dockerImage, "docker-image", "", "start the issuer from this image (needs a Docker engine); {{issuer}} in --docker-env/--docker-cmd becomes its URL")
+	fs.StringVar(&f.dockerImage, "docker-image", "", "start the issuer from this image (needs a Docker engine; the codexauth image needs no more flags); in --docker-env/--docker-cmd {{issuer}} becomes its URL, {{addr}} and {{port}} where it must listen")
 	fs.StringVar(&f.dockerPort, "docker-port", "8765/tcp", "container port the image's issuer listens on")
 	fs.Var(&f.dockerEnv, "docker-env", "KEY=VALUE for the container (repeatable), e.g. CODEXAUTH_PUBLIC_URL={{issuer}}")
 	fs.StringVar(&f.dockerCmd, "docker-cmd", "", "command for the container, space-separated")

@@ -4,20 +4,21 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"sync"
 	"testing"
 
 	"github.com/ory/dockertest/v3"
-	"github.com/ory/dockertest/v3/docker"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver
 )
 
 // PostgresDSN is the server the PostgreSQL tests use: the one
-// scripts/pg.sh started (CODEXAUTH_TEST_POSTGRES), else a postgres:15
-// container started through dockertest where a Docker engine answers.
+// scripts/pg.sh started (CODEXAUTH_TEST_POSTGRES), else a container of
+// CODEXAUTH_TEST_POSTGRES_IMAGE (default postgres:15) started through
+// dockertest where a Docker engine answers.
 // With neither the test fails — PostgreSQL tests are never skipped — and
 // says how to provide one.
 func PostgresDSN(t testing.TB) string {
@@ -53,15 +54,23 @@ func dockerPostgres() (string, string) {
 			dockerWhy = "no Docker engine answers (" + err.Error() + ")"
 			return
 		}
-		res, err := pool.RunWithOptions(&dockertest.RunOptions{Repository: "postgres", Tag: "15",
-			Env: []string{"POSTGRES_PASSWORD=codexauth", "POSTGRES_HOST_AUTH_METHOD=trust"}},
-			func(hc *docker.HostConfig) { hc.AutoRemove = true })
+		opts, hostNet, hostPort, err := postgresRunOptions(pool)
 		if err != nil {
-			dockerWhy = "could not start postgres:15: " + err.Error()
+			dockerWhy = err.Error()
+			return
+		}
+		res, err := pool.RunWithOptions(opts, hostNetwork(hostNet))
+		if err != nil {
+			dockerWhy = "could not start " + opts.Repository + ":" + opts.Tag + ": " + err.Error()
 			return
 		}
 		_ = res.Expire(600)
-		dsn := "postgres://postgres:codexauth@" + res.GetHostPort("5432/tcp") + "/postgres?sslmode=disable"
+		addr := res.GetHostPort("5432/tcp")
+		if hostNet {
+			addr = "127.0.0.1:" + hostPort
+		}
+		fmt.Fprintf(os.Stderr, "storetest: PostgreSQL through dockertest: image %s:%s, container %.12s, %s\n", opts.Repository, opts.Tag, res.Container.ID, addr)
+		dsn := "postgres://postgres:codexauth@" + addr + "/postgres?sslmode=disable"
 		err = pool.Retry(func() error {
 			db, err := sql.Open("pgx", dsn)
 			if err != nil {
@@ -72,7 +81,7 @@ func dockerPostgres() (string, string) {
 		})
 		if err != nil {
 			_ = pool.Purge(res)
-			dockerWhy = "postgres:15 container did not become ready: " + err.Error()
+			dockerWhy = opts.Repository + ":" + opts.Tag + " container did not become ready: " + err.Error()
 			return
 		}
 		dockerDSN = dsn
