@@ -19,7 +19,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"jwks_uri":                                   s.URL("/.well-known/jwks.json"),
 		"response_types_supported":                   []string{"code"},
 		"response_modes_supported":                   []string{"query"},
-		"grant_types_supported":                      []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange", GrantJWTBearer},
+		"grant_types_supported":                      s.grantTypes(),
 		"code_challenge_methods_supported":           []string{"S256"},
 		"token_endpoint_auth_methods_supported":      []string{"none"},
 		"revocation_endpoint_auth_methods_supported": []string{"none"},

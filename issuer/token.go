@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
@@ -19,6 +20,32 @@ const (
 	GrantRefreshToken      = "refresh_token"
 	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
+
+// grant is one grant type the token endpoint serves and how it redeems.
+type grant struct {
+	Type   string
+	redeem func(*http.Request, params) (any, error)
+}
+
+// grants are every grant the token endpoint serves, in the order discovery
+// advertises them (grant_types_supported, RFC 8414 §2) and the
+// unsupported_grant_type error lists them: one list for both.
+func (s *Server) grants() []grant {
+	return []grant{
+		{GrantAuthorizationCode, s.grantAuthorizationCode},
+		{GrantRefreshToken, s.grantRefreshToken},
+		{GrantTokenExchange, s.grantTokenExchange},
+		{GrantJWTBearer, s.grantJWTBearer},
+	}
+}
+
+func (s *Server) grantTypes() []string {
+	var out []string
+	for _, g := range s.grants() {
+		out = append(out, g.Type)
+	}
+	return out
+}
 
 // handleToken is the token endpoint (RFC 6749 §3.2). It takes form bodies
 // for every grant and JSON for the refresh grant, as codex sends it
@@ -40,19 +67,14 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	var resp any
 	var err error
-	switch gt := p.get("grant_type"); gt {
-	case GrantAuthorizationCode:
-		resp, err = s.grantAuthorizationCode(r, p)
-	case GrantRefreshToken:
-		resp, err = s.grantRefreshToken(r, p)
-	case GrantTokenExchange:
-		resp, err = s.grantTokenExchange(r, p)
-	case GrantJWTBearer:
-		resp, err = s.grantJWTBearer(r, p)
-	case "":
+	gt, grants := p.get("grant_type"), s.grants()
+	switch i := slices.IndexFunc(grants, func(g grant) bool { return g.Type == gt }); {
+	case gt == "":
 		err = oauth.InvalidRequest("missing required parameter \"grant_type\"")
+	case i < 0:
+		err = oauth.New(http.StatusBadRequest, oauth.CodeUnsupportedGrantType, "grant_type %q is not supported; use one of %s", gt, strings.Join(s.grantTypes(), ", "))
 	default:
-		err = oauth.New(http.StatusBadRequest, oauth.CodeUnsupportedGrantType, "grant_type %q is not supported; use authorization_code, refresh_token or token exchange", gt)
+		resp, err = grants[i].redeem(r, p)
 	}
 	if err != nil {
 		e := oauth.As(err)

@@ -154,13 +154,6 @@ func (s *Set) Enable(name string) error {
 	return nil
 }
 
-// Disable switches name off.
-func (s *Set) Disable(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.on, name)
-}
-
 // Reset switches everything off.
 func (s *Set) Reset() { s.mu.Lock(); s.on = nil; s.mu.Unlock() }
 
