@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
@@ -51,18 +50,10 @@ func (s *Server) grantTypes() []string {
 // for every grant and JSON for the refresh grant, as codex sends it
 // (contract §6.3; JSON is accepted for the other grants too).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	allow := encBoth
-	if s.faults.Has(faults.RefreshFormOnly) {
-		allow = encForm
-	}
-	p, perr := readParams(w, r, allow)
+	p, perr := readParams(w, r, encBoth)
 	if perr != nil {
 		s.metrics.inc("codexauth_token_errors_total", `reason="bad_request"`)
 		oauth.Write(w, perr)
-		return
-	}
-	if s.faults.Has(faults.ExchangeJSONOnly) && !p.isJSON && p.get("grant_type") == GrantAuthorizationCode {
-		oauth.Write(w, oauth.New(http.StatusUnsupportedMediaType, oauth.CodeInvalidRequest, "send application/json"))
 		return
 	}
 	var resp any
@@ -136,8 +127,6 @@ func (s *Server) grantAuthorizationCode(r *http.Request, p params) (any, error) 
 	code, err := s.store.ConsumeAuthCode(ctx, hash, now, familyID)
 	switch {
 	case err == nil:
-	case errors.Is(err, store.ErrAlreadyUsed) && s.faults.Has(faults.CodeReusable):
-		code.FamilyID = familyID
 	case errors.Is(err, store.ErrAlreadyUsed):
 		if code.FamilyID != "" {
 			if rerr := s.store.RevokeFamily(ctx, code.FamilyID, "authorization_code_replayed", now); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
@@ -156,10 +145,10 @@ func (s *Server) grantAuthorizationCode(r *http.Request, p params) (any, error) 
 	if code.ClientID != p.get("client_id") {
 		return nil, oauth.InvalidGrant("authorization code was issued to another client")
 	}
-	if code.RedirectURI != p.get("redirect_uri") && !s.faults.Has(faults.RedirectUnchecked) {
+	if code.RedirectURI != p.get("redirect_uri") && !s.hooks.skipRedirectURIMatch() {
 		return nil, oauth.InvalidGrant("redirect_uri does not match the authorization request")
 	}
-	if !s.faults.Has(faults.PKCEUnchecked) {
+	if !s.hooks.skipPKCEVerification() {
 		if !validVerifier(p.get("code_verifier")) {
 			return nil, oauth.InvalidGrant("code_verifier must be 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)")
 		}
