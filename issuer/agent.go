@@ -261,7 +261,7 @@ func (s *Server) handleTaskRegister(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, s.storeErr(r, "register task", err))
 		return
 	}
-	s.metrics.inc("codexauth_agent_tasks_total", "")
+	s.metrics.agentTasks.Inc()
 	s.log.Info("agent task registered", "runtime_id", rid, "task", task.TaskID)
 	s.writeTask(w, a, task.TaskID)
 }

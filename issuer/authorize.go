@@ -107,7 +107,7 @@ func (s *Server) completeAuthorize(ctx context.Context, req authzRequest, userID
 	if err != nil {
 		return "", err
 	}
-	s.metrics.inc("codexauth_authorization_codes_total", "")
+	s.metrics.authorizationCodes.Inc()
 	return s.redirectWith(req, url.Values{"code": {code}}), nil
 }
 

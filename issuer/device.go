@@ -94,7 +94,7 @@ func (s *Server) handleDeviceUserCode(w http.ResponseWriter, r *http.Request) {
 		"verification_uri":          s.URL(deviceVerificationPath),
 		"verification_uri_complete": s.URL(deviceVerificationPath + "?user_code=" + code),
 	}
-	s.metrics.inc("codexauth_device_codes_total", "")
+	s.metrics.deviceCodes.Inc()
 	writeJSON(w, http.StatusOK, resp)
 }
 

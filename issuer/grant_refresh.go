@@ -40,7 +40,7 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 	if err != nil {
 		return nil, s.storeErr(r, "rotate refresh token", err)
 	}
-	s.metrics.inc("codexauth_refresh_total", `outcome="`+res.Outcome.String()+`"`)
+	s.metrics.refresh.WithLabelValues(res.Outcome.String()).Inc()
 	fam := res.Family
 	switch res.Outcome {
 	case store.Rotated, store.GraceReplay:

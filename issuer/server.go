@@ -60,7 +60,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	base, _ := url.Parse(cfg.PublicURL)
 	s := &Server{cfg: cfg, base: base, outage: newOutageStore(cfg.Store), clock: cfg.Clock,
-		faults: cfg.Faults, hooks: hooks{cfg.Faults}, log: cfg.Logger, metrics: newMetrics()}
+		faults: cfg.Faults, hooks: hooks{cfg.Faults}, log: cfg.Logger}
+	s.metrics = newMetrics(s.clockOffset, func() int { return len(s.faults.Enabled()) })
 	// The fault seams (fault_*.go) wrap the store and the signer; with no
 	// fault on they pass every call through.
 	s.store = &faultStore{Store: s.outage, faults: cfg.Faults,
@@ -204,7 +205,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				s.metrics.inc("codexauth_panics_total", "")
+				s.metrics.panics.Inc()
 				oauth.Write(w, oauth.New(http.StatusInternalServerError, oauth.CodeServerError, "internal error"))
 			}
 		}()
@@ -241,7 +242,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // transient 503 (contract §6.5: an outage must never read as a token error).
 func (s *Server) storeErr(r *http.Request, what string, err error) *oauth.Error {
 	s.log.Error("store failure", "op", what, "path", r.URL.Path, "err", err)
-	s.metrics.inc("codexauth_store_errors_total", what)
+	s.metrics.storeErrors.WithLabelValues(what).Inc()
 	return oauth.Unavailable(fmt.Errorf("%s: %w", what, err))
 }
 

@@ -52,7 +52,7 @@ func (s *Server) grantTypes() []string {
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	p, perr := readParams(w, r, encBoth)
 	if perr != nil {
-		s.metrics.inc("codexauth_token_errors_total", `reason="bad_request"`)
+		s.metrics.tokenErrors.WithLabelValues("bad_request").Inc()
 		oauth.Write(w, perr)
 		return
 	}
@@ -69,7 +69,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		e := oauth.As(err)
-		s.metrics.inc("codexauth_token_errors_total", `reason="`+e.Code+`"`)
+		s.metrics.tokenErrors.WithLabelValues(e.Code).Inc()
 		if e.Status >= 500 {
 			s.log.Warn("token endpoint failure", "grant_type", p.get("grant_type"), "code", e.Code, "err", err)
 		}

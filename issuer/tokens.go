@@ -184,7 +184,7 @@ func (s *Server) issue(ctx context.Context, u store.User, fam store.Family, refr
 		ClientID: fam.ClientID, IssuedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
 		return tokenResponse{}, fmt.Errorf("record access token: %w", err)
 	}
-	s.metrics.inc("codexauth_tokens_issued_total", "")
+	s.metrics.tokensIssued.Inc()
 	return tokenResponse{IDToken: id, AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
 		ExpiresIn: int64(ttl / time.Second), Scope: fam.Scope}, nil
 }

@@ -65,11 +65,11 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 		err = oauth.New(http.StatusUnauthorized, codeAccountMismatch, "the credential belongs to another account")
 	}
 	if err != nil {
-		s.metrics.inc("codexauth_validate_total", `result="`+err.Code+`"`)
+		s.metrics.validate.WithLabelValues(err.Code).Inc()
 		oauth.Write(w, err)
 		return
 	}
-	s.metrics.inc("codexauth_validate_total", `result="ok"`)
+	s.metrics.validate.WithLabelValues("ok").Inc()
 	writeJSON(w, http.StatusOK, res)
 }
 
