@@ -16,9 +16,9 @@ import (
 
 	"filippo.io/edwards25519"
 	"github.com/go-chi/chi/v5"
+	"github.com/golang-jwt/jwt/v5"
 	"golang.org/x/crypto/nacl/box"
 
-	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
@@ -36,21 +36,6 @@ const (
 const agentTTL = 24 * time.Hour
 
 var runtimeIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
-
-// mountAgent registers the agent-identity endpoints codex uses (§8).
-func (s *Server) mountAgent(r chi.Router) {
-	// codex fetches <jwks-base>/wham/agent-identities/jwks, or
-	// <jwks-base>/agent-identities/jwks when the base has no /backend-api.
-	r.Get("/backend-api/wham/agent-identities/jwks", s.handleJWKS)
-	r.Get("/agent-identities/jwks", s.handleJWKS)
-	r.Post("/api/accounts/v1/agent/{rid}/task/register", s.handleTaskRegister)
-}
-
-func (s *Server) mountAdminAgent(r chi.Router) {
-	r.Post("/agent-identities", s.adminMintAgent)
-	r.Get("/agent-identities", s.adminListAgents)
-	r.Post("/agent-identities/{rid}/revoke", s.adminRevokeAgent)
-}
 
 // MintedAgent is the admin API's answer to a mint.
 type MintedAgent struct {
@@ -86,19 +71,12 @@ func (s *Server) MintAgentIdentity(ctx context.Context, userID, runtimeID string
 		PublicKey: pub, CreatedAt: now, ExpiresAt: exp}); err != nil {
 		return MintedAgent{}, err
 	}
-	claims := map[string]any{
+	jwtText, err := s.signer.sign(ctx, agentIdentityToken, jwt.MapClaims{
 		"iss": AgentIssuer, "aud": AgentAudience, "iat": now.Unix(), "exp": exp.Unix(),
 		"agent_runtime_id": runtimeID, "agent_private_key": base64.StdEncoding.EncodeToString(pkcs8),
 		"account_id": u.AccountID, "chatgpt_user_id": u.ChatGPTUserID, "email": u.Email, "plan_type": u.PlanType,
 		"chatgpt_account_is_fedramp": u.FedRAMP,
-	}
-	if s.faults.Has(faults.AgentIssWrong) {
-		claims["iss"] = s.cfg.PublicURL + "/codex-backend/agent-identity"
-	}
-	if s.faults.Has(faults.AgentAudArray) {
-		claims["aud"] = []string{AgentAudience}
-	}
-	jwtText, err := s.signWith(ctx, claims, !s.faults.Has(faults.AgentNoKid))
+	})
 	if err != nil {
 		return MintedAgent{}, err
 	}
@@ -258,7 +236,7 @@ func (s *Server) handleTaskRegister(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, terr)
 		return
 	}
-	if !s.faults.Has(faults.TaskSignatureUnchecked) && !verifyEd25519(a.PublicKey, rid+":"+p.get("timestamp"), p.get("signature")) {
+	if !s.hooks.skipTaskSignature() && !verifyEd25519(a.PublicKey, rid+":"+p.get("timestamp"), p.get("signature")) {
 		oauth.Write(w, oauth.New(http.StatusUnauthorized, codeBadSignature, "signature does not verify with the agent's key"))
 		return
 	}
@@ -283,7 +261,7 @@ func (s *Server) handleTaskRegister(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, s.storeErr(r, "register task", err))
 		return
 	}
-	s.metrics.inc("codexauth_agent_tasks_total", "")
+	s.metrics.agentTasks.Inc()
 	s.log.Info("agent task registered", "runtime_id", rid, "task", task.TaskID)
 	s.writeTask(w, a, task.TaskID)
 }

@@ -5,9 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
-	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
@@ -25,11 +23,8 @@ var CodexRedirectURIs = []string{
 // redirectAllowed is an exact string match against the registered URIs
 // (OAuth 2.0 Security BCP §4.1.3: no pattern matching).
 func (s *Server) redirectAllowed(uri string) bool {
-	if s.faults.Has(faults.RedirectUnchecked) {
+	if s.hooks.skipRedirectURIMatch() {
 		return uri != ""
-	}
-	if s.faults.Has(faults.LoopbackRejected) && strings.Contains(uri, ":1457/") {
-		return false
 	}
 	return slices.Contains(CodexRedirectURIs, uri) || slices.Contains(s.cfg.RedirectURIs, uri)
 }
@@ -68,14 +63,13 @@ func (s *Server) validateAuthorize(q url.Values) (req authzRequest, redirectErr,
 	if rt := q.Get("response_type"); rt != "code" {
 		return req, oauth.New(http.StatusBadRequest, "unsupported_response_type", "response_type must be \"code\""), nil
 	}
-	method := q.Get("code_challenge_method")
 	if req.Challenge == "" {
 		return req, oauth.InvalidRequest("code_challenge is required (PKCE, RFC 7636)"), nil
 	}
-	if method != "S256" && !(s.faults.Has(faults.PKCEPlainAccepted) && (method == "plain" || method == "")) {
+	if q.Get("code_challenge_method") != "S256" {
 		return req, oauth.InvalidRequest("code_challenge_method must be S256"), nil
 	}
-	if method == "S256" && (len(req.Challenge) != 43 || !validVerifier(req.Challenge+"xxxxxxxx")) {
+	if len(req.Challenge) != 43 || !validVerifier(req.Challenge+"xxxxxxxx") {
 		return req, oauth.InvalidRequest("code_challenge must be 43 characters of unpadded base64url (S256)"), nil
 	}
 	if req.Scope == "" {
@@ -92,7 +86,7 @@ func (s *Server) redirectWith(req authzRequest, params url.Values) string {
 	for k, v := range params {
 		q[k] = v
 	}
-	if req.State != "" && !s.faults.Has(faults.StateDropped) {
+	if req.State != "" {
 		q.Set("state", req.State)
 	}
 	u.RawQuery = q.Encode()
@@ -113,7 +107,7 @@ func (s *Server) completeAuthorize(ctx context.Context, req authzRequest, userID
 	if err != nil {
 		return "", err
 	}
-	s.metrics.inc("codexauth_authorization_codes_total", "")
+	s.metrics.authorizationCodes.Inc()
 	return s.redirectWith(req, url.Values{"code": {code}}), nil
 }
 

@@ -9,10 +9,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
+
+// Device-flow pages under the issuer base (contract §4.1, §4.3).
+const (
+	deviceVerificationPath = "/codex/device"
+	// deviceCallbackPath is the redirect URI device codes are bound to and
+	// codex redeems them with.
+	deviceCallbackPath = "/deviceauth/callback"
+)
+
+// unknownDeviceAuthID describes a poll for an id the issuer never issued
+// (or already collected).
+const unknownDeviceAuthID = "unknown device_auth_id"
 
 // userCodeAlphabet avoids vowels (no words) and look-alikes (RFC 8628 §6.1).
 const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
@@ -49,15 +60,7 @@ func userCodeHash(c string) string { return store.Hash("user-code:" + normalizeU
 // handleDeviceUserCode starts a device login exactly as codex expects
 // (contract §4.1): JSON in, JSON out, interval as a string.
 func (s *Server) handleDeviceUserCode(w http.ResponseWriter, r *http.Request) {
-	if s.faults.Has(faults.UsercodeNotFound) {
-		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "device code login is not enabled"))
-		return
-	}
-	allow := encBoth
-	if s.faults.Has(faults.UsercodeFormOnly) {
-		allow = encForm
-	}
-	p, perr := readParams(w, r, allow)
+	p, perr := readParams(w, r, encBoth)
 	if perr != nil {
 		oauth.Write(w, perr)
 		return
@@ -88,16 +91,10 @@ func (s *Server) handleDeviceUserCode(w http.ResponseWriter, r *http.Request) {
 		"interval":                  strconv.Itoa(s.cfg.DeviceInterval),
 		"expires_at":                now.Add(s.cfg.DeviceCodeTTL).UTC().Format(time.RFC3339),
 		"expires_in":                int(s.cfg.DeviceCodeTTL / time.Second),
-		"verification_uri":          s.URL("/codex/device"),
-		"verification_uri_complete": s.URL("/codex/device?user_code=" + code),
+		"verification_uri":          s.URL(deviceVerificationPath),
+		"verification_uri_complete": s.URL(deviceVerificationPath + "?user_code=" + code),
 	}
-	if s.faults.Has(faults.IntervalNumber) {
-		resp["interval"] = s.cfg.DeviceInterval
-	}
-	if s.faults.Has(faults.IntervalMissing) {
-		delete(resp, "interval")
-	}
-	s.metrics.inc("codexauth_device_codes_total", "")
+	s.metrics.deviceCodes.Inc()
 	writeJSON(w, http.StatusOK, resp)
 }
 
@@ -120,11 +117,7 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	idHash := store.Hash(p.get("device_auth_id"))
 	d, err := s.store.GetDeviceCode(ctx, idHash)
 	if errors.Is(err, store.ErrNotFound) {
-		if s.faults.Has(faults.UnknownDevice404) {
-			oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "unknown device_auth_id"))
-			return
-		}
-		oauth.Write(w, oauth.InvalidGrant("unknown device_auth_id"))
+		oauth.Write(w, oauth.InvalidGrant(unknownDeviceAuthID))
 		return
 	} else if err != nil {
 		oauth.Write(w, s.storeErr(r, "get device code", err))
@@ -144,27 +137,19 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 	case errors.Is(err, store.ErrPending):
-		s.pendingResponse(w)
+		oauth.Write(w, authorizationPending())
 		return
 	case errors.Is(err, store.ErrDenied):
-		if s.faults.Has(faults.DenyAsPending) {
-			s.pendingResponse(w)
-			return
-		}
 		oauth.Write(w, oauth.New(http.StatusBadRequest, oauth.CodeAccessDenied, "the user denied the sign-in request"))
 		return
 	case errors.Is(err, store.ErrExpired):
-		if s.faults.Has(faults.ExpiredAsPending) {
-			s.pendingResponse(w)
-			return
-		}
 		oauth.Write(w, oauth.New(http.StatusBadRequest, oauth.CodeExpiredToken, "the device code has expired; start the login again"))
 		return
 	case errors.Is(err, store.ErrAlreadyUsed):
 		oauth.Write(w, oauth.InvalidGrant("the device code was already exchanged"))
 		return
 	case errors.Is(err, store.ErrNotFound):
-		oauth.Write(w, oauth.InvalidGrant("unknown device_auth_id"))
+		oauth.Write(w, oauth.InvalidGrant(unknownDeviceAuthID))
 		return
 	default:
 		oauth.Write(w, s.storeErr(r, "claim device code", err))
@@ -176,29 +161,19 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	verifier := random(64)
 	challenge := s256(verifier)
 	code := "ac_" + random(32)
-	redirect := s.URL("/deviceauth/callback")
-	if s.faults.Has(faults.DeviceRedirectRejected) {
-		redirect = s.URL("/codex/device") // defect: not the URI codex redeems with
-	}
-	if err := s.store.CreateAuthCode(ctx, store.AuthCode{Hash: store.Hash(code), ClientID: d.ClientID, RedirectURI: redirect,
+	if err := s.store.CreateAuthCode(ctx, store.AuthCode{Hash: store.Hash(code), ClientID: d.ClientID, RedirectURI: s.URL(deviceCallbackPath),
 		CodeChallenge: challenge, Scope: defaultScope, UserID: d.UserID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AuthCodeTTL)}); err != nil {
 		oauth.Write(w, s.storeErr(r, "create device authorization code", err))
 		return
 	}
-	resp := map[string]any{"authorization_code": code, "code_challenge": challenge, "code_verifier": verifier}
-	if s.faults.Has(faults.DeviceNoVerifier) {
-		delete(resp, "code_verifier")
-	}
 	s.log.Info("device code exchanged", "user", d.UserID, "client", d.ClientID)
-	writeJSON(w, http.StatusOK, resp)
+	writeJSON(w, http.StatusOK, map[string]any{"authorization_code": code, "code_challenge": challenge, "code_verifier": verifier})
 }
 
-func (s *Server) pendingResponse(w http.ResponseWriter) {
-	status := http.StatusForbidden
-	if s.faults.Has(faults.Pending400) {
-		status = http.StatusBadRequest
-	}
-	oauth.Write(w, oauth.New(status, oauth.CodeAuthorizationPending, "the user has not approved the sign-in yet"))
+// authorizationPending answers a poll before the user decided: 403, the
+// one status besides 404 on which codex polls again (contract §4.2).
+func authorizationPending() *oauth.Error {
+	return oauth.New(http.StatusForbidden, oauth.CodeAuthorizationPending, "the user has not approved the sign-in yet")
 }
 
 // defaultScope is what codex asks for (contract §3.2).

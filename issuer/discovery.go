@@ -3,9 +3,6 @@ package issuer
 import (
 	"net/http"
 	"time"
-
-	"github.com/codexauth/codexauth/issuer/faults"
-	"github.com/codexauth/codexauth/issuer/keys"
 )
 
 // handleDiscovery serves OpenID Connect Discovery 1.0 §3 metadata, with
@@ -19,7 +16,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"jwks_uri":                                   s.URL("/.well-known/jwks.json"),
 		"response_types_supported":                   []string{"code"},
 		"response_modes_supported":                   []string{"query"},
-		"grant_types_supported":                      []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:token-exchange", GrantJWTBearer},
+		"grant_types_supported":                      s.grantTypes(),
 		"code_challenge_methods_supported":           []string{"S256"},
 		"token_endpoint_auth_methods_supported":      []string{"none"},
 		"revocation_endpoint_auth_methods_supported": []string{"none"},
@@ -29,8 +26,8 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"claims_supported":                           []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "email", "email_verified", ClaimAuth, ClaimProfile},
 		"codex_device_usercode_endpoint":             s.URL("/api/accounts/deviceauth/usercode"),
 		"codex_device_token_endpoint":                s.URL("/api/accounts/deviceauth/token"),
-		"codex_device_verification_uri":              s.URL("/codex/device"),
-		"codex_device_callback_uri":                  s.URL("/deviceauth/callback"),
+		"codex_device_verification_uri":              s.URL(deviceVerificationPath),
+		"codex_device_callback_uri":                  s.URL(deviceCallbackPath),
 		"agent_identity_jwks_uri":                    s.URL("/backend-api/wham/agent-identities/jwks"),
 	}
 	w.Header().Set("Cache-Control", "public, max-age=300")
@@ -40,26 +37,8 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 
 // handleJWKS serves the token-signing keys (RFC 7517 §5).
 func (s *Server) handleJWKS(w http.ResponseWriter, r *http.Request) {
-	doc := s.keys.Document(r.Context())
-	if s.faults.Has(faults.JWKSMissingKey) {
-		doc = s.withoutActive(r, doc)
-	}
 	w.Header().Set("Cache-Control", "public, max-age=60")
-	writeJSONNoStore(w, doc)
-}
-
-func (s *Server) withoutActive(r *http.Request, doc keys.JWKS) keys.JWKS {
-	active, err := s.keys.Active(r.Context())
-	if err != nil {
-		return doc
-	}
-	out := keys.JWKS{Keys: []keys.JWK{}}
-	for _, k := range doc.Keys {
-		if k.Kid != active.KID {
-			out.Keys = append(out.Keys, k)
-		}
-	}
-	return out
+	writeJSONNoStore(w, s.keys.Document(r.Context()))
 }
 
 // writeJSONNoStore writes v as JSON with status 200, keeping any

@@ -7,7 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/codexauth/codexauth/issuer/faults"
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
@@ -56,19 +57,11 @@ func (s *Server) grantJWTBearer(r *http.Request, p params) (any, error) {
 func (s *Server) issueWorkload(ctx context.Context, u store.User) (any, error) {
 	now := s.clock.Now()
 	ttl := min(s.accessTTL(), maxWorkloadTTL)
-	if s.faults.Has(faults.WorkloadTTLTooLong) {
-		ttl = 2 * time.Hour
-	}
 	jti := random(16)
 	fam := store.Family{ID: "wif_" + random(16), UserID: u.ID, ClientID: "workload-identity", Scope: defaultScope, CreatedAt: now}
-	c := s.accessClaims(u, fam.ClientID, fam.Scope, jti, now)
-	c["exp"] = now.Add(ttl).Unix()
-	access, err := s.sign(ctx, c)
+	access, err := s.signer.sign(ctx, workloadAccessToken, s.accessClaims(u, fam.ClientID, fam.Scope, jti, now, now.Add(ttl)))
 	if err != nil {
 		return nil, err
-	}
-	if s.faults.Has(faults.WorkloadOpaqueToken) {
-		access = "wat_" + random(32)
 	}
 	if err := s.store.RecordAccessToken(ctx, store.AccessTokenRecord{JTI: jti, FamilyID: fam.ID, UserID: u.ID,
 		ClientID: fam.ClientID, IssuedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
@@ -110,7 +103,7 @@ func (s *Server) adminWorkloadAssertion(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	now := s.clock.Now()
-	assertion, err := s.sign(ctx, map[string]any{"iss": s.cfg.PublicURL, "aud": []string{workloadAudience}, "sub": "workload:" + u.ID,
+	assertion, err := s.signer.sign(ctx, workloadAssertion, jwt.MapClaims{"iss": s.cfg.PublicURL, "aud": []string{workloadAudience}, "sub": "workload:" + u.ID,
 		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "jti": random(16)})
 	if err != nil {
 		oauth.Write(w, s.storeErr(r, "sign assertion", err))

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"slices"
 
-	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
 )
 
@@ -17,9 +16,6 @@ const (
 // grantTokenExchange trades an id_token this issuer signed for an API key
 // (RFC 8693 shape; codex ignores every failure of it, contract §3.6).
 func (s *Server) grantTokenExchange(r *http.Request, p params) (any, error) {
-	if s.faults.Has(faults.TokenExchange500) {
-		return nil, oauth.New(http.StatusInternalServerError, oauth.CodeServerError, "API key service unavailable")
-	}
 	if err := p.require("subject_token", "subject_token_type", "requested_token"); err != nil {
 		return nil, err
 	}

@@ -1,61 +1,91 @@
 package issuer
 
 import (
-	"fmt"
 	"net/http"
-	"sort"
-
-	"sync"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// metrics is a minimal Prometheus text-format registry: counters with at
-// most one label, enough for request and outcome counts without a dependency.
+// metrics are the issuer's Prometheus metrics, in a registry of its own (so
+// several issuers in one process, as in tests, do not collide), exposed at
+// /metrics by client_golang in the Prometheus text or OpenMetrics format.
 type metrics struct {
-	mu       sync.Mutex
-	counters map[string]map[string]float64
+	handler http.Handler
+
+	httpRequests       *prometheus.CounterVec
+	httpRequestSeconds *prometheus.CounterVec
+	panics             prometheus.Counter
+	storeErrors        *prometheus.CounterVec
+	tokensIssued       prometheus.Counter
+	tokenErrors        *prometheus.CounterVec
+	refresh            *prometheus.CounterVec
+	deviceCodes        prometheus.Counter
+	authorizationCodes prometheus.Counter
+	agentTasks         prometheus.Counter
+	validate           *prometheus.CounterVec
 }
 
-func newMetrics() *metrics { return &metrics{counters: map[string]map[string]float64{}} }
-
-func (m *metrics) add(name, label string, v float64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c := m.counters[name]
-	if c == nil {
-		c = map[string]float64{}
-		m.counters[name] = c
+// newMetrics registers the issuer's metrics; clockOffset and faultsEnabled
+// are read at every scrape.
+func newMetrics(clockOffset func() time.Duration, faultsEnabled func() int) *metrics {
+	reg := prometheus.NewRegistry()
+	f := registrar{reg}
+	m := &metrics{
+		handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		httpRequests: f.counterVec("codexauth_http_requests_total",
+			"HTTP requests answered, by route pattern and status code.", "route", "code"),
+		httpRequestSeconds: f.counterVec("codexauth_http_request_seconds_total",
+			"Seconds spent answering HTTP requests, by route pattern.", "route"),
+		panics: f.counter("codexauth_panics_total",
+			"Handler panics turned into 500 answers (there should be none)."),
+		storeErrors: f.counterVec("codexauth_store_errors_total",
+			"Store failures answered 503 temporarily_unavailable, by operation.", "op"),
+		tokensIssued: f.counter("codexauth_tokens_issued_total",
+			"id_token and access_token pairs issued by the authorization_code and refresh_token grants."),
+		tokenErrors: f.counterVec("codexauth_token_errors_total",
+			"Token endpoint errors, by OAuth error code (bad_request for unreadable bodies).", "reason"),
+		refresh: f.counterVec("codexauth_refresh_total",
+			"Refresh-token rotation attempts, by outcome (rotated, grace-replay, reused, family-revoked, expired, unknown, wrong-client).", "outcome"),
+		deviceCodes: f.counter("codexauth_device_codes_total",
+			"Device codes issued (contract §4.1)."),
+		authorizationCodes: f.counter("codexauth_authorization_codes_total",
+			"Authorization codes issued at the authorization endpoint."),
+		agentTasks: f.counter("codexauth_agent_tasks_total",
+			"Agent tasks registered (contract §8.2)."),
+		validate: f.counterVec("codexauth_validate_total",
+			"Gateway validation answers, by result (ok or the refusal code).", "result"),
 	}
-	c[label] += v
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "codexauth_clock_offset_seconds",
+			Help: "How far the issuer clock was moved ahead of the wall clock (admin API)."},
+			func() float64 { return clockOffset().Seconds() }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "codexauth_faults_enabled",
+			Help: "Deliberate defects of the fault catalogue switched on (0 in production)."},
+			func() float64 { return float64(faultsEnabled()) }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
 }
 
-func (m *metrics) inc(name, label string) { m.add(name, label, 1) }
+// registrar creates collectors and registers them in one registry.
+type registrar struct{ reg *prometheus.Registry }
 
-func (m *metrics) write(w http.ResponseWriter) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	names := make([]string, 0, len(m.counters))
-	for n := range m.counters {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "# TYPE %s counter\n", n)
-		labels := make([]string, 0, len(m.counters[n]))
-		for l := range m.counters[n] {
-			labels = append(labels, l)
-		}
-		sort.Strings(labels)
-		for _, l := range labels {
-			if l == "" {
-				fmt.Fprintf(w, "%s %g\n", n, m.counters[n][l])
-			} else {
-				fmt.Fprintf(w, "%s{%s} %g\n", n, l, m.counters[n][l])
-			}
-		}
-	}
+func (p registrar) counter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	p.reg.MustRegister(c)
+	return c
+}
+
+func (p registrar) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	p.reg.MustRegister(c)
+	return c
 }
 
 type statusRecorder struct {
@@ -84,15 +114,15 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
-		route := r.URL.Path
+		route := "unmatched" // not the path: a label per probed URL would grow without bound
 		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
 			route = rc.RoutePattern()
 		}
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		s.metrics.inc("codexauth_http_requests_total", fmt.Sprintf(`route=%q,code="%d"`, route, rec.status))
-		s.metrics.add("codexauth_http_request_seconds_total", fmt.Sprintf(`route=%q`, route), time.Since(start).Seconds())
+		s.metrics.httpRequests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+		s.metrics.httpRequestSeconds.WithLabelValues(route).Add(time.Since(start).Seconds())
 		s.log.Debug("request", "method", r.Method, "route", route, "status", rec.status, "duration", time.Since(start))
 	})
 }
@@ -110,8 +140,5 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4")
-	s.metrics.write(w)
-	fmt.Fprintf(w, "# TYPE codexauth_clock_offset_seconds gauge\ncodexauth_clock_offset_seconds %g\n", s.clockOffset().Seconds())
-	fmt.Fprintf(w, "# TYPE codexauth_faults_enabled gauge\ncodexauth_faults_enabled %d\n", len(s.faults.Enabled()))
+	s.metrics.handler.ServeHTTP(w, r)
 }

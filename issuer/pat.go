@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
@@ -45,12 +44,8 @@ func (s *Server) handleWhoami(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, oauth.New(http.StatusUnauthorized, codeInvalidToken, "the token's user no longer exists"))
 		return
 	}
-	out := map[string]any{"chatgpt_user_id": u.ChatGPTUserID, "chatgpt_account_id": u.AccountID, "chatgpt_plan_type": u.PlanType,
-		"chatgpt_account_is_fedramp": u.FedRAMP, "email": u.Email}
-	if s.faults.Has(faults.PATMissingField) {
-		delete(out, "chatgpt_plan_type")
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, map[string]any{"chatgpt_user_id": u.ChatGPTUserID, "chatgpt_account_id": u.AccountID,
+		"chatgpt_plan_type": u.PlanType, "chatgpt_account_is_fedramp": u.FedRAMP, "email": u.Email})
 }
 
 // adminMintPAT creates a personal access token for a user.

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
@@ -15,11 +14,7 @@ import (
 // revokes the whole family, and with it the family's access tokens.
 // Unknown tokens are answered 200 (RFC 7009 §2.2).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
-	allow := encBoth
-	if s.faults.Has(faults.RevokeJSONRejected) {
-		allow = encForm
-	}
-	p, perr := readParams(w, r, allow)
+	p, perr := readParams(w, r, encBoth)
 	if perr != nil {
 		oauth.Write(w, perr)
 		return
@@ -38,10 +33,6 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 			oauth.Write(w, err)
 			return
 		}
-	}
-	if s.faults.Has(faults.RevokeNoop) {
-		writeJSON(w, http.StatusOK, map[string]any{})
-		return
 	}
 	ctx := r.Context()
 	now := s.clock.Now()
@@ -79,10 +70,6 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if !found {
-		if s.faults.Has(faults.RevokeUnknown400) {
-			oauth.Write(w, oauth.InvalidRequest("unknown token"))
-			return
-		}
 		s.log.Debug("revocation of an unknown token answered 200 (RFC 7009 §2.2)")
 	}
 	writeJSON(w, http.StatusOK, map[string]any{})

@@ -32,10 +32,13 @@ import (
 type Server struct {
 	cfg     Config
 	base    *url.URL
-	store   *outageStore
+	store   store.Store // the configured store behind the outage switch and the fault seam
+	outage  *outageStore
 	keys    *keys.Manager
+	signer  tokenSigner
 	clock   clock.Clock
 	faults  *faults.Set
+	hooks   hooks
 	log     *slog.Logger
 	derive  []byte // HMAC key deriving refresh-token successors
 	metrics *metrics
@@ -56,9 +59,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	base, _ := url.Parse(cfg.PublicURL)
-	s := &Server{cfg: cfg, base: base, store: newOutageStore(cfg.Store), clock: cfg.Clock,
-		faults: cfg.Faults, log: cfg.Logger, metrics: newMetrics()}
+	s := &Server{cfg: cfg, base: base, outage: newOutageStore(cfg.Store), clock: cfg.Clock,
+		faults: cfg.Faults, hooks: hooks{cfg.Faults}, log: cfg.Logger}
+	s.metrics = newMetrics(s.clockOffset, func() int { return len(s.faults.Enabled()) })
+	// The fault seams (fault_*.go) wrap the store and the signer; with no
+	// fault on they pass every call through.
+	s.store = &faultStore{Store: s.outage, faults: cfg.Faults,
+		deviceCallback: cfg.PublicURL + deviceCallbackPath, wrongCallback: cfg.PublicURL + deviceVerificationPath}
 	s.keys = keys.NewManager(s.store, s.clock, cfg.KeyPassphrase)
+	s.signer = faultSigner{next: keySigner{keys: s.keys}, faults: cfg.Faults, env: tokenFaultEnv{publicURL: cfg.PublicURL, keys: s.keys}}
 	if err := s.keys.Init(ctx); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
@@ -99,7 +108,7 @@ func (s *Server) URL(path string) string { return s.cfg.PublicURL + path }
 
 // SetOutage makes every store call fail (admin API and tests): the issuer
 // must then answer 503 temporarily_unavailable, never a token error.
-func (s *Server) SetOutage(on bool) { s.store.down.Store(on) }
+func (s *Server) SetOutage(on bool) { s.outage.down.Store(on) }
 
 // RunGC collects expired rows every GCInterval until ctx ends.
 func (s *Server) RunGC(ctx context.Context) {
@@ -123,30 +132,39 @@ func (s *Server) RunGC(ctx context.Context) {
 	}
 }
 
-// Mount registers the issuer's routes on r (without the path prefix).
+// Mount registers the issuer's routes on r (without the path prefix). Each
+// goes through the per-route fault seam (fault_routes.go), which passes
+// requests straight to the handler unless a fault rewrites that route.
 func (s *Server) Mount(r chi.Router) {
-	r.Get("/.well-known/openid-configuration", s.handleDiscovery)
-	r.Get("/.well-known/jwks.json", s.handleJWKS)
-	r.Get("/oauth/authorize", s.handleAuthorize)
-	r.Post("/oauth/token", s.handleToken)
-	r.Post("/oauth/revoke", s.handleRevoke)
-	r.Post("/api/accounts/deviceauth/usercode", s.handleDeviceUserCode)
-	r.Post("/api/accounts/deviceauth/token", s.handleDeviceToken)
-	r.Get("/codex/device", s.handleDevicePage)
-	r.Post("/codex/device", s.handleDevicePage)
-	r.Get("/deviceauth/callback", s.handleDeviceCallback)
-	r.Get("/login", s.handleLoginPage)
-	r.Post("/login", s.handleLoginSubmit)
-	r.Get("/logout", s.handleLogoutPage)
-	r.Post("/logout", s.handleLogoutSubmit)
-	r.Get("/backend-api/wham/accounts/check", s.handleAccountsCheck)
-	r.Get("/api/accounts/v1/user-auth-credential/whoami", s.handleWhoami)
-	r.Get("/healthz", s.handleHealthz)
-	r.Get("/readyz", s.handleReadyz)
-	r.Get("/metrics", s.handleMetrics)
-	s.mountAgent(r)
+	route := s.router(r, "")
+	get := func(path string, h http.HandlerFunc) { route(http.MethodGet, path, h) }
+	post := func(path string, h http.HandlerFunc) { route(http.MethodPost, path, h) }
+	get("/.well-known/openid-configuration", s.handleDiscovery)
+	get("/.well-known/jwks.json", s.handleJWKS)
+	get("/oauth/authorize", s.handleAuthorize)
+	post("/oauth/token", s.handleToken)
+	post("/oauth/revoke", s.handleRevoke)
+	post("/api/accounts/deviceauth/usercode", s.handleDeviceUserCode)
+	post("/api/accounts/deviceauth/token", s.handleDeviceToken)
+	get(deviceVerificationPath, s.handleDevicePage)
+	post(deviceVerificationPath, s.handleDevicePage)
+	get(deviceCallbackPath, s.handleDeviceCallback)
+	get("/login", s.handleLoginPage)
+	post("/login", s.handleLoginSubmit)
+	get("/logout", s.handleLogoutPage)
+	post("/logout", s.handleLogoutSubmit)
+	get("/backend-api/wham/accounts/check", s.handleAccountsCheck)
+	get("/api/accounts/v1/user-auth-credential/whoami", s.handleWhoami)
+	get("/healthz", s.handleHealthz)
+	get("/readyz", s.handleReadyz)
+	get("/metrics", s.handleMetrics)
+	// codex fetches <jwks-base>/wham/agent-identities/jwks, or
+	// <jwks-base>/agent-identities/jwks when the base has no /backend-api.
+	get("/backend-api/wham/agent-identities/jwks", s.handleJWKS)
+	get("/agent-identities/jwks", s.handleJWKS)
+	post("/api/accounts/v1/agent/{rid}/task/register", s.handleTaskRegister)
 	if s.cfg.InternalSecret != "" {
-		r.Post("/internal/codex-auth/validate", s.handleValidate)
+		post("/internal/codex-auth/validate", s.handleValidate)
 	}
 	if s.cfg.AdminToken != "" {
 		r.Route("/__admin", s.mountAdmin)
@@ -187,7 +205,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("panic serving request", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				s.metrics.inc("codexauth_panics_total", "")
+				s.metrics.panics.Inc()
 				oauth.Write(w, oauth.New(http.StatusInternalServerError, oauth.CodeServerError, "internal error"))
 			}
 		}()
@@ -224,10 +242,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // transient 503 (contract §6.5: an outage must never read as a token error).
 func (s *Server) storeErr(r *http.Request, what string, err error) *oauth.Error {
 	s.log.Error("store failure", "op", what, "path", r.URL.Path, "err", err)
-	s.metrics.inc("codexauth_store_errors_total", what)
-	if s.faults.Has(faults.OutageAsExpired) {
-		return oauth.New(http.StatusUnauthorized, oauth.CodeRefreshTokenExpired, "refresh token has expired")
-	}
+	s.metrics.storeErrors.WithLabelValues(what).Inc()
 	return oauth.Unavailable(fmt.Errorf("%s: %w", what, err))
 }
 

@@ -7,8 +7,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strings"
 
-	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
@@ -20,43 +20,56 @@ const (
 	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange"
 )
 
+// grant is one grant type the token endpoint serves and how it redeems.
+type grant struct {
+	Type   string
+	redeem func(*http.Request, params) (any, error)
+}
+
+// grants are every grant the token endpoint serves, in the order discovery
+// advertises them (grant_types_supported, RFC 8414 §2) and the
+// unsupported_grant_type error lists them: one list for both.
+func (s *Server) grants() []grant {
+	return []grant{
+		{GrantAuthorizationCode, s.grantAuthorizationCode},
+		{GrantRefreshToken, s.grantRefreshToken},
+		{GrantTokenExchange, s.grantTokenExchange},
+		{GrantJWTBearer, s.grantJWTBearer},
+	}
+}
+
+func (s *Server) grantTypes() []string {
+	var out []string
+	for _, g := range s.grants() {
+		out = append(out, g.Type)
+	}
+	return out
+}
+
 // handleToken is the token endpoint (RFC 6749 §3.2). It takes form bodies
 // for every grant and JSON for the refresh grant, as codex sends it
 // (contract §6.3; JSON is accepted for the other grants too).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	allow := encBoth
-	if s.faults.Has(faults.RefreshFormOnly) {
-		allow = encForm
-	}
-	p, perr := readParams(w, r, allow)
+	p, perr := readParams(w, r, encBoth)
 	if perr != nil {
-		s.metrics.inc("codexauth_token_errors_total", `reason="bad_request"`)
+		s.metrics.tokenErrors.WithLabelValues("bad_request").Inc()
 		oauth.Write(w, perr)
-		return
-	}
-	if s.faults.Has(faults.ExchangeJSONOnly) && !p.isJSON && p.get("grant_type") == GrantAuthorizationCode {
-		oauth.Write(w, oauth.New(http.StatusUnsupportedMediaType, oauth.CodeInvalidRequest, "send application/json"))
 		return
 	}
 	var resp any
 	var err error
-	switch gt := p.get("grant_type"); gt {
-	case GrantAuthorizationCode:
-		resp, err = s.grantAuthorizationCode(r, p)
-	case GrantRefreshToken:
-		resp, err = s.grantRefreshToken(r, p)
-	case GrantTokenExchange:
-		resp, err = s.grantTokenExchange(r, p)
-	case GrantJWTBearer:
-		resp, err = s.grantJWTBearer(r, p)
-	case "":
+	gt, grants := p.get("grant_type"), s.grants()
+	switch i := slices.IndexFunc(grants, func(g grant) bool { return g.Type == gt }); {
+	case gt == "":
 		err = oauth.InvalidRequest("missing required parameter \"grant_type\"")
+	case i < 0:
+		err = oauth.New(http.StatusBadRequest, oauth.CodeUnsupportedGrantType, "grant_type %q is not supported; use one of %s", gt, strings.Join(s.grantTypes(), ", "))
 	default:
-		err = oauth.New(http.StatusBadRequest, oauth.CodeUnsupportedGrantType, "grant_type %q is not supported; use authorization_code, refresh_token or token exchange", gt)
+		resp, err = grants[i].redeem(r, p)
 	}
 	if err != nil {
 		e := oauth.As(err)
-		s.metrics.inc("codexauth_token_errors_total", `reason="`+e.Code+`"`)
+		s.metrics.tokenErrors.WithLabelValues(e.Code).Inc()
 		if e.Status >= 500 {
 			s.log.Warn("token endpoint failure", "grant_type", p.get("grant_type"), "code", e.Code, "err", err)
 		}
@@ -114,8 +127,6 @@ func (s *Server) grantAuthorizationCode(r *http.Request, p params) (any, error) 
 	code, err := s.store.ConsumeAuthCode(ctx, hash, now, familyID)
 	switch {
 	case err == nil:
-	case errors.Is(err, store.ErrAlreadyUsed) && s.faults.Has(faults.CodeReusable):
-		code.FamilyID = familyID
 	case errors.Is(err, store.ErrAlreadyUsed):
 		if code.FamilyID != "" {
 			if rerr := s.store.RevokeFamily(ctx, code.FamilyID, "authorization_code_replayed", now); rerr != nil && !errors.Is(rerr, store.ErrNotFound) {
@@ -134,10 +145,10 @@ func (s *Server) grantAuthorizationCode(r *http.Request, p params) (any, error) 
 	if code.ClientID != p.get("client_id") {
 		return nil, oauth.InvalidGrant("authorization code was issued to another client")
 	}
-	if code.RedirectURI != p.get("redirect_uri") && !s.faults.Has(faults.RedirectUnchecked) {
+	if code.RedirectURI != p.get("redirect_uri") && !s.hooks.skipRedirectURIMatch() {
 		return nil, oauth.InvalidGrant("redirect_uri does not match the authorization request")
 	}
-	if !s.faults.Has(faults.PKCEUnchecked) {
+	if !s.hooks.skipPKCEVerification() {
 		if !validVerifier(p.get("code_verifier")) {
 			return nil, oauth.InvalidGrant("code_verifier must be 43-128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.1)")
 		}

@@ -5,14 +5,13 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/codexauth/codexauth/issuer/faults"
+	"github.com/codexauth/codexauth/issuer/keys"
 	"github.com/codexauth/codexauth/issuer/store"
 )
 
@@ -35,12 +34,52 @@ type tokenResponse struct {
 	Scope        string `json:"scope,omitempty"`
 }
 
-// authClaim builds the nested https://api.openai.com/auth object with the
-// JSON types codex insists on (strings, bool, list of objects).
-func (s *Server) authClaim(u store.User) any {
-	if s.faults.Has(faults.AuthClaimNotObject) {
-		return "chatgpt_account_id=" + u.AccountID
+// tokenKind names which of the issuer's JWTs is being minted. Production
+// signs every kind alike; the token-shape faults (fault_tokens.go) misshape
+// some kinds only.
+type tokenKind int
+
+const (
+	// idToken is the OpenID Connect id_token (contract §5.1, §5.2).
+	idToken tokenKind = iota + 1
+	// accessToken is the ChatGPT access token of a login (§5.3, §6.1).
+	accessToken
+	// workloadAccessToken answers the jwt-bearer grant (§9.2).
+	workloadAccessToken
+	// agentIdentityToken is a minted agent identity (§8.1).
+	agentIdentityToken
+	// workloadAssertion is what the issuer mints as a workload identity
+	// provider (admin API), to be presented to the jwt-bearer grant.
+	workloadAssertion
+)
+
+// tokenSigner mints the issuer's JWTs.
+type tokenSigner interface {
+	sign(ctx context.Context, kind tokenKind, claims jwt.MapClaims) (string, error)
+}
+
+// keySigner signs claims with the active key through golang-jwt: a compact
+// RS256 JWS (RFC 7515 §7.1) with unpadded base64url segments and the key's
+// kid in the header (contract §5.1, §8.1).
+type keySigner struct{ keys *keys.Manager }
+
+func (k keySigner) sign(ctx context.Context, _ tokenKind, claims jwt.MapClaims) (string, error) {
+	key, err := k.keys.Active(ctx)
+	if err != nil {
+		return "", fmt.Errorf("active signing key: %w", err)
 	}
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
+	t.Header["kid"] = key.KID
+	signed, err := t.SignedString(key.Private)
+	if err != nil {
+		return "", fmt.Errorf("sign with key %s: %w", key.KID, err)
+	}
+	return signed, nil
+}
+
+// authClaim builds the nested https://api.openai.com/auth object with the
+// JSON types codex insists on (contract §5.2: strings, bool, list of objects).
+func authClaim(u store.User) map[string]any {
 	orgs := []map[string]any{}
 	for _, o := range u.Organizations {
 		orgs = append(orgs, map[string]any{"id": o.ID, "title": o.Title, "role": o.Role, "is_default": o.IsDefault})
@@ -68,49 +107,26 @@ func (s *Server) authClaim(u store.User) any {
 	if u.Onboarded {
 		a["completed_platform_onboarding"] = true
 	}
-	if s.faults.Has(faults.NoAccountID) {
-		delete(a, "chatgpt_account_id")
-	}
-	if s.faults.Has(faults.PlanNotString) {
-		a["chatgpt_plan_type"] = 2
-	}
-	if s.faults.Has(faults.FedrampNotBool) {
-		a["chatgpt_account_is_fedramp"] = "false"
-	}
 	return a
 }
 
-func (s *Server) email(u store.User) any {
-	if s.faults.Has(faults.EmailNotString) {
-		return 42
-	}
-	return u.Email
-}
-
-func (s *Server) issuerID() string {
-	if s.faults.Has(faults.IssMismatch) {
-		return s.cfg.PublicURL + "/other"
-	}
-	return s.cfg.PublicURL
-}
-
 // idClaims are the OpenID Connect id_token claims (OIDC Core §2) plus
-// OpenAI's namespaced ones.
-func (s *Server) idClaims(u store.User, clientID string, now time.Time, authTime time.Time) map[string]any {
-	c := map[string]any{}
+// OpenAI's namespaced ones (contract §5.2).
+func (s *Server) idClaims(u store.User, clientID string, now time.Time, authTime time.Time) jwt.MapClaims {
+	c := jwt.MapClaims{}
 	for k, v := range u.ExtraClaims {
 		c[k] = v
 	}
-	c["iss"] = s.issuerID()
+	c["iss"] = s.cfg.PublicURL
 	c["aud"] = []string{clientID}
 	c["sub"] = u.ID
 	c["iat"] = now.Unix()
 	c["exp"] = now.Add(s.cfg.IDTokenTTL).Unix()
 	c["auth_time"] = authTime.Unix()
 	c["jti"] = random(16)
-	c["email"] = s.email(u)
+	c["email"] = u.Email
 	c["email_verified"] = true
-	c[ClaimAuth] = s.authClaim(u)
+	c[ClaimAuth] = authClaim(u)
 	c[ClaimProfile] = map[string]any{"email": u.Email, "email_verified": true}
 	if u.Name != "" {
 		c["name"] = u.Name
@@ -119,9 +135,6 @@ func (s *Server) idClaims(u store.User, clientID string, now time.Time, authTime
 }
 
 func (s *Server) accessTTL() time.Duration {
-	if s.faults.Has(faults.ShortAccessTTL) {
-		return 60 * time.Second
-	}
 	if o := s.accessTTLOverride.Load(); o > 0 {
 		return time.Duration(o)
 	}
@@ -136,94 +149,44 @@ func (s *Server) reuseGrace() time.Duration {
 }
 
 // accessClaims are the access-token claims: what the ChatGPT backend and
-// codex's proactive refresh read (exp, the auth object's plan).
-func (s *Server) accessClaims(u store.User, clientID, scope, jti string, now time.Time) map[string]any {
-	c := map[string]any{
-		"iss":        s.issuerID(),
+// codex's proactive refresh read (contract §6.1: an integer exp; the auth
+// object's plan).
+func (s *Server) accessClaims(u store.User, clientID, scope, jti string, now, exp time.Time) jwt.MapClaims {
+	return jwt.MapClaims{
+		"iss":        s.cfg.PublicURL,
 		"aud":        []string{AccessAudience},
 		"sub":        u.ID,
 		"client_id":  clientID,
 		"iat":        now.Unix(),
-		"exp":        now.Add(s.accessTTL()).Unix(),
+		"exp":        exp.Unix(),
 		"jti":        jti,
 		"scp":        strings.Fields(scope),
-		ClaimAuth:    s.authClaim(u),
+		ClaimAuth:    authClaim(u),
 		ClaimProfile: map[string]any{"email": u.Email, "email_verified": true},
 	}
-	if s.faults.Has(faults.ExpNotInteger) {
-		c["exp"] = float64(now.Add(s.accessTTL()).Unix()) + 0.5
-	}
-	return c
-}
-
-// sign produces a compact RS256 JWS (RFC 7515) with unpadded base64url
-// segments and a kid header, signed through golang-jwt.
-func (s *Server) sign(ctx context.Context, claims map[string]any) (string, error) {
-	return s.signWith(ctx, claims, true)
-}
-
-func (s *Server) signWith(ctx context.Context, claims map[string]any, withKID bool) (string, error) {
-	key, err := s.keys.Active(ctx)
-	if err != nil {
-		return "", err
-	}
-	header := map[string]any{"alg": "RS256", "typ": "JWT", "kid": key.KID}
-	if !withKID {
-		delete(header, "kid")
-	}
-	hb, err := json.Marshal(header)
-	if err != nil {
-		return "", err
-	}
-	pb, err := json.Marshal(claims)
-	if err != nil {
-		return "", fmt.Errorf("encode claims: %w", err)
-	}
-	payload := base64.RawURLEncoding.EncodeToString(pb)
-	if s.faults.Has(faults.PaddedJWT) {
-		for len(pb)%3 == 0 {
-			pb = append(pb, ' ')
-		}
-		payload = base64.URLEncoding.EncodeToString(pb)
-	}
-	signing := base64.RawURLEncoding.EncodeToString(hb) + "." + payload
-	sig, err := jwt.SigningMethodRS256.Sign(signing, key.Private)
-	if err != nil {
-		return "", fmt.Errorf("sign: %w", err)
-	}
-	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
 
 // issue mints the id and access tokens for a family and records the access
 // token. refresh is the refresh token to hand out (may be empty).
 func (s *Server) issue(ctx context.Context, u store.User, fam store.Family, refresh string, authTime time.Time) (tokenResponse, error) {
 	now := s.clock.Now()
-	idc := s.idClaims(u, fam.ClientID, now, authTime)
-	id, err := s.sign(ctx, idc)
+	ttl := s.accessTTL()
+	id, err := s.signer.sign(ctx, idToken, s.idClaims(u, fam.ClientID, now, authTime))
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	if s.faults.Has(faults.IDTokenTwoSegments) {
-		id = id[:strings.LastIndex(id, ".")]
-	}
 	jti := random(16)
-	var access string
-	if s.faults.Has(faults.OpaqueAccessToken) {
-		access = "at_" + random(32)
-	} else if access, err = s.sign(ctx, s.accessClaims(u, fam.ClientID, fam.Scope, jti, now)); err != nil {
+	access, err := s.signer.sign(ctx, accessToken, s.accessClaims(u, fam.ClientID, fam.Scope, jti, now, now.Add(ttl)))
+	if err != nil {
 		return tokenResponse{}, err
 	}
 	if err := s.store.RecordAccessToken(ctx, store.AccessTokenRecord{JTI: jti, FamilyID: fam.ID, UserID: u.ID,
-		ClientID: fam.ClientID, IssuedAt: now, ExpiresAt: now.Add(s.accessTTL())}); err != nil {
+		ClientID: fam.ClientID, IssuedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
 		return tokenResponse{}, fmt.Errorf("record access token: %w", err)
 	}
-	resp := tokenResponse{IDToken: id, AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
-		ExpiresIn: int64(s.accessTTL() / time.Second), Scope: fam.Scope}
-	if s.faults.Has(faults.NoRefreshToken) {
-		resp.RefreshToken = ""
-	}
-	s.metrics.inc("codexauth_tokens_issued_total", "")
-	return resp, nil
+	s.metrics.tokensIssued.Inc()
+	return tokenResponse{IDToken: id, AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
+		ExpiresIn: int64(ttl / time.Second), Scope: fam.Scope}, nil
 }
 
 // newRefreshToken returns a fresh opaque refresh token.

@@ -8,10 +8,12 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/codexauth/codexauth/issuer/faults"
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
+
+// assertionNoncePrefix marks the one-time records of AgentAssertions.
+const assertionNoncePrefix = "assertion:"
 
 // Validate reason codes (401 unless noted).
 const (
@@ -38,8 +40,7 @@ type ValidateResult struct {
 // constant time. Every refusal is 401 with a reason code; a store failure
 // is 503, so a gateway can tell "no" from "cannot say".
 func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
-	if !s.faults.Has(faults.ValidateOpen) &&
-		subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Internal-Secret")), []byte(s.cfg.InternalSecret)) != 1 {
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("X-Internal-Secret")), []byte(s.cfg.InternalSecret)) != 1 {
 		oauth.Write(w, oauth.New(http.StatusUnauthorized, codeBadSecret, "X-Internal-Secret is missing or wrong"))
 		return
 	}
@@ -60,15 +61,15 @@ func (s *Server) handleValidate(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = oauth.InvalidRequest("scheme %q: use bearer or agent_assertion", p.get("scheme"))
 	}
-	if err == nil && p.get("account_id") != "" && p.get("account_id") != res.AccountID && !s.faults.Has(faults.ValidateAccountIgnored) {
+	if err == nil && p.get("account_id") != "" && p.get("account_id") != res.AccountID {
 		err = oauth.New(http.StatusUnauthorized, codeAccountMismatch, "the credential belongs to another account")
 	}
 	if err != nil {
-		s.metrics.inc("codexauth_validate_total", `result="`+err.Code+`"`)
+		s.metrics.validate.WithLabelValues(err.Code).Inc()
 		oauth.Write(w, err)
 		return
 	}
-	s.metrics.inc("codexauth_validate_total", `result="ok"`)
+	s.metrics.validate.WithLabelValues("ok").Inc()
 	writeJSON(w, http.StatusOK, res)
 }
 
@@ -92,7 +93,7 @@ func (s *Server) validateBearer(r *http.Request, token string) (ValidateResult, 
 		return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeInvalidToken, "access token is not known")
 	case gerr != nil:
 		return ValidateResult{}, s.storeErr(r, "get access token", gerr)
-	case !rec.RevokedAt.IsZero() && !s.revocationIgnored(r, rec):
+	case !rec.RevokedAt.IsZero():
 		return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeTokenRevoked, "access token was revoked")
 	}
 	res := ValidateResult{UserID: rec.UserID, Scheme: "bearer"}
@@ -129,11 +130,11 @@ func (s *Server) validateAssertion(r *http.Request, tok string) (ValidateResult,
 		return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeUnknownTask, "no task %q", a.TaskID)
 	case terr != nil:
 		return ValidateResult{}, s.storeErr(r, "get task", terr)
-	case task.RuntimeID != a.AgentRuntimeID && !s.faults.Has(faults.AssertionTaskUnchecked):
+	case task.RuntimeID != a.AgentRuntimeID && !s.hooks.skipAssertionTaskOwner():
 		return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeTaskAgentMismatch, "task %q belongs to another agent", a.TaskID)
 	}
 	ts, cerr := checkTimestamp(a.Timestamp, now)
-	if cerr != nil && cerr.Code == codeBadTimestamp && s.faults.Has(faults.AssertionStaleAccepted) {
+	if cerr != nil && cerr.Code == codeBadTimestamp && s.hooks.skipAssertionAge() {
 		cerr = nil
 	}
 	if cerr != nil {
@@ -145,23 +146,12 @@ func (s *Server) validateAssertion(r *http.Request, tok string) (ValidateResult,
 	if !verifyEd25519(agent.PublicKey, a.AgentRuntimeID+":"+a.TaskID+":"+a.Timestamp, a.Signature) {
 		return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeBadSignature, "assertion signature does not verify with the agent's key")
 	}
-	if !s.faults.Has(faults.AssertionReplay) {
-		// Remember the assertion until it could no longer pass the skew check.
-		if err := s.store.UseNonce(ctx, "assertion:"+store.Hash(a.AgentRuntimeID+"|"+a.TaskID+"|"+a.Timestamp+"|"+a.Signature), ts.Add(AgentSkew+time.Second)); errors.Is(err, store.ErrAlreadyUsed) {
-			return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeReplayed, "this assertion was used before")
-		} else if err != nil {
-			return ValidateResult{}, s.storeErr(r, "record assertion", err)
-		}
+	// Remember the assertion until it could no longer pass the skew check.
+	nonce := assertionNoncePrefix + store.Hash(a.AgentRuntimeID+"|"+a.TaskID+"|"+a.Timestamp+"|"+a.Signature)
+	if err := s.store.UseNonce(ctx, nonce, ts.Add(AgentSkew+time.Second)); errors.Is(err, store.ErrAlreadyUsed) {
+		return ValidateResult{}, oauth.New(http.StatusUnauthorized, codeReplayed, "this assertion was used before")
+	} else if err != nil {
+		return ValidateResult{}, s.storeErr(r, "record assertion", err)
 	}
 	return ValidateResult{UserID: agent.UserID, AccountID: agent.AccountID, Scheme: "agent_assertion", RuntimeID: a.AgentRuntimeID, TaskID: a.TaskID}, nil
-}
-
-// revocationIgnored is the revoke-keeps-access fault: a revocation that
-// came from the token's family (not the token itself) is overlooked.
-func (s *Server) revocationIgnored(r *http.Request, rec store.AccessTokenRecord) bool {
-	if !s.faults.Has(faults.RevokeKeepsAccess) {
-		return false
-	}
-	f, err := s.store.GetFamily(r.Context(), rec.FamilyID)
-	return err == nil && f.Revoked() && f.RevokedAt.Equal(rec.RevokedAt)
 }

@@ -216,7 +216,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	s.setCookie(w, sessionCookie, sid, int(s.cfg.SessionTTL.Seconds()), http.SameSiteLaxMode)
 	s.log.Info("user signed in", "user", u.ID)
 	if returnTo == "" {
-		returnTo = s.basePath() + "/codex/device"
+		returnTo = s.basePath() + deviceVerificationPath
 	}
 	http.Redirect(w, r, returnTo, http.StatusSeeOther)
 }

@@ -1,7 +1,10 @@
 // Package faults is the reference issuer's catalogue of deliberate defects.
 // Each fault breaks exactly one behaviour the conformance suite must catch;
 // `codexauth selftest` proves it does. Faults are off unless switched on
-// with --fault NAME or the admin API.
+// with --fault NAME or the admin API. The catalogue describes them; the
+// issuer implements each behind a seam outside its handlers (a token-signer
+// wrapper, per-route rewriting, a store wrapper, or one of a few named hooks:
+// issuer/fault_*.go and issuer/hooks.go).
 package faults
 
 import (
@@ -152,13 +155,6 @@ func (s *Set) Enable(name string) error {
 	}
 	s.on[name] = true
 	return nil
-}
-
-// Disable switches name off.
-func (s *Set) Disable(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.on, name)
 }
 
 // Reset switches everything off.

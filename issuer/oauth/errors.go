@@ -30,9 +30,6 @@ func (e *Error) Error() string {
 // Unwrap exposes the cause.
 func (e *Error) Unwrap() error { return e.Cause }
 
-// Wrap attaches an internal cause.
-func (e *Error) Wrap(err error) *Error { c := *e; c.Cause = err; return &c }
-
 // New builds an error.
 func New(status int, code, format string, args ...any) *Error {
 	return &Error{Status: status, Code: code, Description: fmt.Sprintf(format, args...)}
