@@ -36,21 +36,40 @@ func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
 func (e *StepError) Unwrap() error { return e.Err }
 
 // DeviceLogin runs the device flow to tokens: usercode, approval, polls
-// until granted, exchange.
-//
-// An answer of 5xx to the exchange is retried once from the next second,
-// and from then on sign-ins are spaced a second apart: an issuer that fails
-// two sign-ins of one user within a second (CDX-DEVICE-017 checks it on
-// purpose) must not make every other spec fail at random.
+// until granted, exchange. Sign-ins are paced (see SignIn).
 func (t *Target) DeviceLogin(ctx context.Context) (wire.Tokens, error) {
-	toks, err := t.deviceLoginOnce(ctx)
-	var se *StepError
-	if errors.As(err, &se) && se.Step == StepExchange && t.lastExchangeStatus/100 == 5 && !t.spaceSignIns {
-		t.spaceSignIns = true
-		t.logf("a sign-in's code exchange answered %d; retrying from the next second and spacing sign-ins a second apart from now on", t.lastExchangeStatus)
-		return t.deviceLoginOnce(ctx)
-	}
+	var toks wire.Tokens
+	var err error
+	t.SignIn(ctx, func() int {
+		toks, err = t.deviceLoginOnce(ctx)
+		var se *StepError
+		if errors.As(err, &se) && se.Step == StepExchange {
+			return t.lastExchangeStatus
+		}
+		return 200
+	})
 	return toks, err
+}
+
+// SignIn runs one sign-in's redeeming step — step gets a fresh code and
+// redeems it, returning the exchange's status. An answer of 5xx is run once
+// more from the next wall-clock second, and from then on sign-ins are paced
+// a second apart: an issuer that fails two sign-ins of one user within a
+// second (CDX-DEVICE-017 checks it on purpose) must not make the specs about
+// other things fail at random.
+func (t *Target) SignIn(ctx context.Context, step func() (status int)) {
+	if t.spaceSignIns {
+		t.waitNextSecond(ctx)
+	}
+	status := step()
+	t.lastExchange = time.Now()
+	if status/100 == 5 && !t.spaceSignIns {
+		t.spaceSignIns = true
+		t.logf("a sign-in's code exchange answered %d; running it again from the next second, and pacing sign-ins a second apart from now on", status)
+		t.waitNextSecond(ctx)
+		step()
+		t.lastExchange = time.Now()
+	}
 }
 
 func (t *Target) deviceLoginOnce(ctx context.Context) (wire.Tokens, error) {
@@ -65,11 +84,8 @@ func (t *Target) deviceLoginOnce(ctx context.Context) (wire.Tokens, error) {
 	if err != nil {
 		return wire.Tokens{}, &StepError{StepPoll, err}
 	}
-	if t.spaceSignIns {
-		t.waitNextSecond(ctx)
-	}
 	ex = t.Client.ExchangeCode(ctx, g.AuthorizationCode, t.Client.DeviceCallback(), g.CodeVerifier)
-	t.lastExchangeStatus, t.lastExchange = ex.Status, time.Now()
+	t.lastExchangeStatus = ex.Status
 	if ex.Err != nil || ex.Status != 200 {
 		return wire.Tokens{}, &StepError{StepExchange, fmt.Errorf("%s", ex)}
 	}

@@ -48,7 +48,8 @@ type Config struct {
 	// RedirectURIs are registered in addition to codex's loopback callbacks.
 	RedirectURIs []string
 	// AutoApproveUser, when set, approves device codes for that user at
-	// their first poll and signs the user in at /oauth/authorize (mock mode).
+	// their second poll (the first is answered pending, as a person
+	// approving in a browser would look to codex) and signs the user in at /oauth/authorize (mock mode).
 	AutoApproveUser string
 	// AdminToken enables /__admin when non-empty.
 	AdminToken string
@@ -82,6 +83,12 @@ func (c *Config) setDefaults() {
 	def(&c.DeviceCodeTTL, 15*time.Minute)
 	def(&c.SessionTTL, 12*time.Hour)
 	def(&c.GCInterval, 5*time.Minute)
+	if c.DeviceInterval == 0 && c.AutoApproveUser != "" {
+		// codex polls at once, then sleeps interval seconds: with the first
+		// poll answered pending (see handleDeviceToken), a mock login takes
+		// about one interval.
+		c.DeviceInterval = 1
+	}
 	if c.DeviceInterval == 0 {
 		c.DeviceInterval = 5
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/codexauth/codexauth/issuer/oauth"
@@ -127,7 +128,11 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, oauth.InvalidGrant("user_code does not belong to this device_auth_id"))
 		return
 	}
-	if auto := s.autoApproveUser(); d.Status == store.DevicePending && auto != "" && now.Before(d.ExpiresAt) {
+	// Mock mode approves by itself, but not at the very first poll of a
+	// code: that one is answered pending, as it would be while a person
+	// reads the code, so that a client (and the conformance suite) sees the
+	// pending answer it must handle.
+	if auto := s.autoApproveUser(); d.Status == store.DevicePending && auto != "" && now.Before(d.ExpiresAt) && s.firstPolls.seen(idHash, now) {
 		if _, err := s.store.DecideDeviceCode(ctx, d.UserCodeHash, true, auto, now); err != nil && !errors.Is(err, store.ErrConflict) {
 			oauth.Write(w, s.storeErr(r, "auto-approve device code", err))
 			return
@@ -178,3 +183,31 @@ func authorizationPending() *oauth.Error {
 
 // defaultScope is what codex asks for (contract §3.2).
 const defaultScope = "openid profile email offline_access api.connectors.read api.connectors.invoke"
+
+// firstPolls remembers which device codes were polled at least once (mock
+// mode's auto-approval waits for the second poll). In memory: with several
+// replicas a code may be answered pending once per replica, which codex
+// handles like any pending answer.
+type firstPolls struct {
+	mu     sync.Mutex
+	seenAt map[string]time.Time
+}
+
+// seen reports whether idHash was polled before, and records this poll.
+func (f *firstPolls) seen(idHash string, now time.Time) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seenAt == nil {
+		f.seenAt = map[string]time.Time{}
+	}
+	if _, ok := f.seenAt[idHash]; ok {
+		return true
+	}
+	for k, t := range f.seenAt {
+		if now.Sub(t) > time.Hour { // device codes live 15 minutes
+			delete(f.seenAt, k)
+		}
+	}
+	f.seenAt[idHash] = now
+	return false
+}

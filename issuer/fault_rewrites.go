@@ -27,7 +27,24 @@ var jwksRoutes = []string{"GET /.well-known/jwks.json", "GET /backend-api/wham/a
 
 // routeFaults are the catalogue's faults that change what a route accepts or
 // answers. Each says what it does in issuer/faults/catalogue.go.
-var routeFaults = map[string]routeFault{
+var routeFaults = mergeRouteFaults(protocolRouteFaults, verifierRouteFaults)
+
+// mergeRouteFaults joins fault tables (a name in two is a programming error).
+func mergeRouteFaults(tables ...map[string]routeFault) map[string]routeFault {
+	out := map[string]routeFault{}
+	for _, t := range tables {
+		for name, f := range t {
+			if _, dup := out[name]; dup {
+				panic("route fault " + name + " defined twice")
+			}
+			out[name] = f
+		}
+	}
+	return out
+}
+
+// protocolRouteFaults break what codex's flows see.
+var protocolRouteFaults = map[string]routeFault{
 	// Device flow (contract §4).
 	faults.UsercodeNotFound: {routes: []string{routeUsercode}, before: func(_ *Server, x *exchange) bool {
 		return x.answer(oauth.New(http.StatusNotFound, oauth.CodeNotFound, "device code login is not enabled"))
@@ -75,6 +92,11 @@ var routeFaults = map[string]routeFault{
 			return x.answer(oauth.InvalidRequest("unknown parameter \"refresh_reason\""))
 		}
 		return false
+	}},
+	faults.Refresh500AfterCommit: {routes: []string{routeToken}, after: func(_ *Server, x *exchange) {
+		if x.grantType() == GrantRefreshToken && x.ok() {
+			x.replace(oauth.New(http.StatusInternalServerError, oauth.CodeServerError, "internal error"))
+		}
 	}},
 	faults.TokenExchange500: {routes: []string{routeToken}, before: func(_ *Server, x *exchange) bool {
 		if x.grantType() == GrantTokenExchange {

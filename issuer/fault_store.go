@@ -3,7 +3,9 @@ package issuer
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/codexauth/codexauth/issuer/faults"
@@ -21,6 +23,7 @@ import (
 var storeFaults = []string{
 	faults.NoRotation, faults.ReuseAccepted, faults.ReuseNoFamilyRevoke, faults.OutageAsExpired,
 	faults.CodeReusable, faults.DeviceRedirectRejected, faults.AssertionReplay, faults.RevokeKeepsAccess,
+	faults.SameSecondSignIn500,
 }
 
 type faultStore struct {
@@ -29,6 +32,30 @@ type faultStore struct {
 	// deviceCallback is where device codes are bound (contract §4.3) and
 	// wrongCallback the URI device-redirect-rejected binds them to instead.
 	deviceCallback, wrongCallback string
+	// signIns are the (user, second) pairs that started a family, for
+	// same-second-sign-in-500.
+	signInsMu sync.Mutex
+	signIns   map[string]bool
+}
+
+// CreateFamily: same-second-sign-in-500 fails a second sign-in of one user
+// within one second as a unique index on identical tokens would, after the
+// code was consumed.
+func (f *faultStore) CreateFamily(ctx context.Context, fam store.Family, first store.RefreshToken) error {
+	if f.faults.Has(faults.SameSecondSignIn500) {
+		key := fam.UserID + "@" + strconv.FormatInt(fam.CreatedAt.Unix(), 10)
+		f.signInsMu.Lock()
+		dup := f.signIns[key]
+		if f.signIns == nil {
+			f.signIns = map[string]bool{}
+		}
+		f.signIns[key] = true
+		f.signInsMu.Unlock()
+		if dup {
+			return errors.New(`duplicate key value violates unique constraint "access_tokens_pkey"`)
+		}
+	}
+	return f.Store.CreateFamily(ctx, fam, first)
 }
 
 // RotateRefreshToken: no-rotation checks the token and rotates nothing;

@@ -76,9 +76,14 @@ func TestDeviceDeniedExpiredUnknownAreNotPending(t *testing.T) {
 func TestAutoApproveDevice(t *testing.T) {
 	e := start(t, func(c *issuer.Config) { c.AutoApproveUser = "bob" })
 	uc := e.postJSON("/api/accounts/deviceauth/usercode", map[string]string{"client_id": issuer.CodexClientID})
-	got := e.postJSON("/api/accounts/deviceauth/token", map[string]string{"device_auth_id": uc.str("device_auth_id"), "user_code": uc.str("user_code")})
-	if got.status != 200 {
-		t.Fatalf("auto-approved poll: %d %s", got.status, got.body)
+	if iv := uc.str("interval"); iv != "1" {
+		t.Errorf("mock mode's interval is %q, want \"1\" (a mock login lasts about a second)", iv)
+	}
+	poll := map[string]string{"device_auth_id": uc.str("device_auth_id"), "user_code": uc.str("user_code")}
+	// The first poll of a code is pending, as while a person reads it.
+	wantError(t, e.postJSON("/api/accounts/deviceauth/token", poll), 403, "authorization_pending")
+	if got := e.postJSON("/api/accounts/deviceauth/token", poll); got.status != 200 {
+		t.Fatalf("auto-approved second poll: %d %s", got.status, got.body)
 	}
 }
 

@@ -12,7 +12,7 @@ type hooks struct{ faults *faults.Set }
 
 // hookFaults are the faults that work through a hook.
 var hookFaults = []string{faults.PKCEUnchecked, faults.RedirectUnchecked, faults.TaskSignatureUnchecked,
-	faults.AssertionTaskUnchecked, faults.AssertionStaleAccepted}
+	faults.AssertionTaskUnchecked, faults.AssertionStaleAccepted, faults.ClientUnregisteredAccepted}
 
 // skipPKCEVerification skips the code_verifier check of the code exchange
 // (RFC 7636 §4.6): pkce-unchecked.
@@ -33,3 +33,7 @@ func (h hooks) skipAssertionTaskOwner() bool { return h.faults.Has(faults.Assert
 // skipAssertionAge skips the skew window of an AgentAssertion's timestamp:
 // assertion-stale-accepted.
 func (h hooks) skipAssertionAge() bool { return h.faults.Has(faults.AssertionStaleAccepted) }
+
+// skipClientRegistration takes any client_id for a registered one
+// (RFC 6749 §4.1.2.1): client-unregistered-accepted.
+func (h hooks) skipClientRegistration() bool { return h.faults.Has(faults.ClientUnregisteredAccepted) }

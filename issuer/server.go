@@ -48,6 +48,7 @@ type Server struct {
 	accessTTLOverride  atomic.Int64
 	reuseGraceOverride atomic.Int64
 	autoApproveOff     atomic.Bool
+	firstPolls         firstPolls
 	guesses            guessLimiter
 }
 

@@ -84,7 +84,7 @@ func (s *Server) checkClient(clientID string) *oauth.Error {
 	if clientID == "" {
 		return oauth.InvalidRequest("missing required parameter \"client_id\"")
 	}
-	if !slices.Contains(s.cfg.ClientIDs, clientID) {
+	if !slices.Contains(s.cfg.ClientIDs, clientID) && !s.hooks.skipClientRegistration() {
 		return oauth.InvalidClient("client_id %q is not registered at this issuer", clientID)
 	}
 	return nil

@@ -45,15 +45,30 @@ func givenAuthorized(ctx SpecContext, redirect string) authorized {
 	return a
 }
 
-// givenRedeemed redeems a code as a step (blocked by CDX-BROWSER-005).
-func (a authorized) givenRedeemed(ctx SpecContext) wire.Tokens {
+// browserSignIn authorizes and redeems a fresh code, paced as a sign-in
+// (see harness.Target.SignIn).
+func browserSignIn(ctx SpecContext, redirect string) (authorized, *wire.Exchange) {
 	GinkgoHelper()
-	ex := a.exchange(ctx)
+	var a authorized
+	var ex *wire.Exchange
+	target.SignIn(ctx, func() int {
+		a = givenAuthorized(ctx, redirect)
+		ex = a.exchange(ctx)
+		return ex.Status
+	})
+	return a, ex
+}
+
+// givenBrowserSignIn is browserSignIn as a step (blocked by
+// CDX-BROWSER-005).
+func givenBrowserSignIn(ctx SpecContext) (authorized, wire.Tokens) {
+	GinkgoHelper()
+	a, ex := browserSignIn(ctx, wire.CodexRedirect(1455))
 	toks, err := wire.ParseTokens(ex)
 	if ex.Err != nil || ex.Status != 200 || err != nil {
 		blockedBy("CDX-BROWSER-005", "redeeming a code with its verifier and redirect_uri failed: %s", ex)
 	}
-	return toks
+	return a, toks
 }
 
 func (a authorized) exchange(ctx SpecContext) *wire.Exchange {
@@ -82,23 +97,22 @@ var _ = Describe("Browser login (authorization code + PKCE)", func() {
 		authorize(ctx, "http://localhost:1455/auth/callback")
 	})
 	Requirement("CDX-BROWSER-005", auth, func(ctx SpecContext) {
-		ex := authorize(ctx, wire.CodexRedirect(1455)).exchange(ctx)
+		_, ex := browserSignIn(ctx, wire.CodexRedirect(1455))
 		expectStatus(ex, 200)
 		_, err := wire.ParseTokens(ex)
 		Expect(err).NotTo(HaveOccurred())
 	})
 	Requirement("CDX-BROWSER-006", auth, func(ctx SpecContext) {
-		givenAuthorized(ctx, wire.CodexRedirect(1455)).givenRedeemed(ctx) // the right verifier works
+		givenBrowserSignIn(ctx) // the right verifier works
 		a := givenAuthorized(ctx, wire.CodexRedirect(1455))
 		expectRefused(client().ExchangeCode(ctx, a.cb.Code, a.redirect, wire.NewPKCE().Verifier), "a code with a wrong code_verifier")
 	})
 	Requirement("CDX-BROWSER-007", auth, func(ctx SpecContext) {
-		a := givenAuthorized(ctx, wire.CodexRedirect(1455))
-		a.givenRedeemed(ctx)
+		a, _ := givenBrowserSignIn(ctx)
 		expectRefused(a.exchange(ctx), "a second redemption of the code")
 	})
 	Requirement("CDX-BROWSER-008", auth, func(ctx SpecContext) {
-		givenAuthorized(ctx, wire.CodexRedirect(1455)).givenRedeemed(ctx) // the right redirect_uri works
+		givenBrowserSignIn(ctx) // the right redirect_uri works
 		a := givenAuthorized(ctx, wire.CodexRedirect(1455))
 		expectRefused(client().ExchangeCode(ctx, a.cb.Code, wire.CodexRedirect(1457), a.pkce.Verifier), "a code redeemed with another redirect_uri")
 	})
@@ -129,7 +143,7 @@ var _ = Describe("Browser login (authorization code + PKCE)", func() {
 		Expect(cb.Code).To(BeEmpty(), "a plain PKCE request was granted a code")
 	})
 	Requirement("CDX-BROWSER-011", auth, func(ctx SpecContext) {
-		toks := givenAuthorized(ctx, wire.CodexRedirect(1455)).givenRedeemed(ctx)
+		_, toks := givenBrowserSignIn(ctx)
 		key := client().ExchangeAPIKey(ctx, toks.IDToken)
 		expectStatus(key, 200)
 		Expect(key.Str("access_token")).NotTo(BeEmpty(), "%s", key)

@@ -46,15 +46,28 @@ func approvedGrant(ctx SpecContext) (wire.DeviceCode, wire.DeviceGrant) {
 	return d, g
 }
 
-// givenExchange redeems a granted device code as a step (blocked by
-// CDX-DEVICE-007).
-func givenExchange(ctx SpecContext, g wire.DeviceGrant) *wire.Exchange {
+// redeemed gets a fresh granted device code and redeems it, paced as a
+// sign-in (see harness.Target.SignIn): the grant and the exchange's answer.
+func redeemed(ctx SpecContext) (wire.DeviceGrant, *wire.Exchange) {
 	GinkgoHelper()
-	ex := client().ExchangeCode(ctx, g.AuthorizationCode, client().DeviceCallback(), g.CodeVerifier)
+	var g wire.DeviceGrant
+	var ex *wire.Exchange
+	target.SignIn(ctx, func() int {
+		_, g = approvedGrant(ctx)
+		ex = client().ExchangeCode(ctx, g.AuthorizationCode, client().DeviceCallback(), g.CodeVerifier)
+		return ex.Status
+	})
+	return g, ex
+}
+
+// givenRedeemedDevice is redeemed as a step (blocked by CDX-DEVICE-007).
+func givenRedeemedDevice(ctx SpecContext) (wire.DeviceGrant, *wire.Exchange) {
+	GinkgoHelper()
+	g, ex := redeemed(ctx)
 	if ex.Err != nil || ex.Status != 200 {
 		blockedBy("CDX-DEVICE-007", "redeeming a granted device code with its verifier failed: %s", ex)
 	}
-	return ex
+	return g, ex
 }
 
 // givenPollAnswers shows the poll endpoint answers a real, unapproved code
@@ -122,13 +135,11 @@ var _ = Describe("Device code login", func() {
 		Expect(g.CodeChallenge).To(Equal(wire.S256(g.CodeVerifier)), "code_challenge must be BASE64URL(SHA256(code_verifier))")
 	})
 	Requirement("CDX-DEVICE-007", needs(harness.CapApprove), func(ctx SpecContext) {
-		_, g := approvedGrant(ctx)
-		ex := client().ExchangeCode(ctx, g.AuthorizationCode, client().DeviceCallback(), g.CodeVerifier)
+		_, ex := redeemed(ctx)
 		expectStatus(ex, 200)
 	})
 	Requirement("CDX-DEVICE-008", needs(harness.CapApprove), func(ctx SpecContext) {
-		_, g := approvedGrant(ctx)
-		ex := givenExchange(ctx, g)
+		_, ex := givenRedeemedDevice(ctx)
 		_, err := wire.ParseTokens(ex)
 		Expect(err).NotTo(HaveOccurred(), "%s", ex)
 	})
@@ -158,8 +169,7 @@ var _ = Describe("Device code login", func() {
 		Expect(ex.Status/100).NotTo(Equal(2), "a second poll of a granted code handed out another code: %s", ex)
 	})
 	Requirement("CDX-DEVICE-013", needs(harness.CapApprove), func(ctx SpecContext) {
-		_, g := approvedGrant(ctx)
-		givenExchange(ctx, g)
+		g, _ := givenRedeemedDevice(ctx)
 		again := client().ExchangeCode(ctx, g.AuthorizationCode, client().DeviceCallback(), g.CodeVerifier)
 		Expect(again.Err).NotTo(HaveOccurred())
 		Expect(again.Status).To(BeNumerically(">=", 400), "the device authorization code was redeemed twice: %s", again)
@@ -181,8 +191,7 @@ var _ = Describe("Device code login", func() {
 		Expect(ex.Status/100).NotTo(Equal(2), "a poll with another user_code got the grant: %s", ex)
 	})
 	Requirement("CDX-DEVICE-016", needs(harness.CapApprove), func(ctx SpecContext) {
-		_, right := approvedGrant(ctx)
-		givenExchange(ctx, right) // the right verifier is accepted
+		givenRedeemedDevice(ctx) // the right verifier is accepted
 		_, g := approvedGrant(ctx)
 		ex := client().ExchangeCode(ctx, g.AuthorizationCode, client().DeviceCallback(), wire.NewPKCE().Verifier)
 		Expect(ex.Err).NotTo(HaveOccurred())

@@ -287,8 +287,22 @@ type agreement struct {
 	err         error
 }
 
+// agrees: where codex fails, the suite reports a MUST failure; where codex
+// succeeds, the suite reports none — except security MUSTs (a stolen or
+// revoked credential that keeps working, which codex cannot notice).
 func (a agreement) agrees() bool {
-	return a.err == nil && a.codex.Failed == (len(a.suiteFails) > 0)
+	if a.err != nil {
+		return false
+	}
+	if a.codex.Failed {
+		return len(a.suiteFails) > 0
+	}
+	for _, id := range a.suiteFails {
+		if r, ok := registry.Lookup(id); !ok || !r.Security() {
+			return false
+		}
+	}
+	return true
 }
 
 // runOracle runs the real codex for the fault-free issuer and for every

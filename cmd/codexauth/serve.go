@@ -48,7 +48,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.allowShortTTL, "allow-short-access-ttl", false, "allow --access-ttl <= 300s (testing proactive refresh): codex then refreshes before every command")
 	fs.DurationVar(&f.refreshTTL, "refresh-ttl", 30*24*time.Hour, "refresh-token lifetime, renewed on every rotation")
 	fs.DurationVar(&f.reuseGrace, "reuse-grace", 0, "how long a rotated-out refresh token still returns its same successor (0: any reuse revokes the family)")
-	fs.IntVar(&f.deviceInterval, "device-interval", 5, "seconds codex waits between device-code polls")
+	fs.IntVar(&f.deviceInterval, "device-interval", 0, "seconds codex waits between device-code polls (default 5; 1 with --auto-approve, so a mock login takes about a second)")
 	fs.StringVar(&f.autoApprove, "auto-approve", "", "mock mode: approve device codes for USER at their first poll and sign USER in at /oauth/authorize without a page")
 	fs.StringVar(&f.adminToken, "admin-token", "", "enable the /__admin API with this bearer token (\"random\" generates and prints one)")
 	fs.StringVar(&f.internalSecret, "internal-secret", "", "enable POST /internal/codex-auth/validate, authenticated by this X-Internal-Secret (at least 16 characters)")

@@ -130,6 +130,24 @@ func init() {
 			Codex: "", Catches: []string{"CDX-VAL-008"}},
 		{Name: AssertionTaskUnchecked, Breaks: "validate accepts an AgentAssertion naming another agent's task", Contract: "DESIGN validate", Profiles: []string{"validate"},
 			Codex: "", Catches: []string{"CDX-VAL-009"}},
+		// Found by judging issuers written without this code (issue 10).
+		{Name: ClientUnregisteredAccepted, Breaks: "every client_id is accepted as registered", Contract: "§3.2, RFC 6749 §4.1.2.1", Profiles: []string{browser},
+			Codex: "", Catches: []string{"CDX-BROWSER-014"}},
+		{Name: SameSecondSignIn500, Breaks: "a second sign-in of one user within the same second fails with a server error after the code was consumed (identical tokens hit a unique index)", Contract: "DESIGN one-time", Profiles: []string{core},
+			Codex: "", Catches: []string{"CDX-DEVICE-017"}},
+		{Name: Refresh500AfterCommit, Breaks: "refresh commits the rotation, then answers 500", Contract: "§6.5", Profiles: []string{core},
+			Codex: "without a grace window: the refresh fails as transient, the retry with the token codex kept is reuse, and the user is logged out", Catches: []string{"CDX-REFRESH-010"},
+			Args: []string{"--builtin-reuse-grace", "0s"}},
+		{Name: ValidateAlgNone, Breaks: "validate accepts bearer tokens with alg none", Contract: "RFC 8725 §3.1", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-012"}},
+		{Name: ValidateHS256Confusion, Breaks: "validate accepts HS256 tokens keyed with the public RSA key", Contract: "RFC 8725 §3.1", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-013"}},
+		{Name: ValidateSignatureUnchecked, Breaks: "validate accepts an RS256 token whose signature does not match its payload", Contract: "RFC 7515 §5.2", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-014"}},
+		{Name: ValidateExpiredAccepted, Breaks: "validate accepts expired bearer tokens", Contract: "RFC 7519 §4.1.4", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-015"}},
+		{Name: ValidateIDTokenAccepted, Breaks: "validate accepts an id_token as a bearer access token", Contract: "RFC 8725 §3.11", Profiles: []string{"validate"},
+			Codex: "", Catches: []string{"CDX-VAL-016"}},
 	} {
 		register(f)
 	}

@@ -97,6 +97,15 @@ const (
 	PATMissingField        = "pat-missing-field"
 	WorkloadTTLTooLong     = "workload-ttl-7200"
 	WorkloadOpaqueToken    = "workload-opaque-token"
+
+	ClientUnregisteredAccepted = "client-unregistered-accepted"
+	SameSecondSignIn500        = "same-second-sign-in-500"
+	Refresh500AfterCommit      = "refresh-500-after-commit"
+	ValidateAlgNone            = "validate-alg-none"
+	ValidateHS256Confusion     = "validate-hs256-confusion"
+	ValidateSignatureUnchecked = "validate-signature-unchecked"
+	ValidateExpiredAccepted    = "validate-expired-accepted"
+	ValidateIDTokenAccepted    = "validate-id-token-accepted"
 )
 
 var catalogue = map[string]Fault{}
