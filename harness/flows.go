@@ -109,6 +109,9 @@ func (t *Target) waitNextSecond(ctx context.Context) {
 }
 
 func (t *Target) logf(format string, args ...any) {
+	if t.Evidence != nil {
+		t.Evidence.Note(format, args...)
+	}
 	if t.Log != nil {
 		t.Log(format, args...)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/codexauth/codexauth/harness/evidence"
 	"github.com/codexauth/codexauth/harness/wire"
 )
 
@@ -69,6 +70,9 @@ type Target struct {
 	Approver Approver
 	// Log receives notes on how the target was handled (nil: dropped).
 	Log func(format string, args ...any)
+	// Evidence records every exchange with the target (and every run of the
+	// real codex the specs report to it), secrets masked.
+	Evidence *evidence.Recorder
 
 	caps  map[Capability]string // capability → "" if present, else why not
 	close func()
@@ -145,6 +149,17 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 			t.Close()
 			return nil, fmt.Errorf("--ca-cert: %w", err)
 		}
+	}
+	t.Evidence = evidence.NewRecorder()
+	t.Client.HTTP.Transport = t.Evidence.Transport(t.Client.HTTP.Transport)
+	for kind, v := range map[string]string{"admin_token": t.Cfg.AdminToken, "internal_secret": t.Cfg.InternalSecret,
+		"personal_access_token": t.Cfg.PersonalAccessToken, "workload_assertion": t.Cfg.WorkloadAssertion, "password": t.Cfg.Password} {
+		if v != "" {
+			t.Evidence.Masker.Register(kind, v)
+		}
+	}
+	for _, a := range t.Cfg.AgentIdentities {
+		t.Evidence.Masker.Register("agent_identity", a)
 	}
 	if err := t.probe(ctx); err != nil {
 		t.Close()

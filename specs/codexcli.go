@@ -14,6 +14,7 @@ import (
 	"github.com/codexauth/codexauth/adminapi"
 	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/codexcli"
+	"github.com/codexauth/codexauth/harness/evidence"
 )
 
 var (
@@ -33,6 +34,14 @@ func codex() *codexcli.Driver {
 	d, err := codexcli.New(target.Cfg.CodexBin, target.Issuer, GinkgoT().TempDir(), guard.URL())
 	if err == nil {
 		d.Endpoints, d.CACert = client().Endpoints, target.Cfg.CACert
+		d.Observe = func(r codexcli.Result, before, after string) {
+			out := r.Output()
+			if len(out) > evidence.MaxBody {
+				out = out[len(out)-evidence.MaxBody:]
+			}
+			target.Evidence.AddCodexRun(evidence.CodexRun{Command: "codex " + strings.Join(r.Args, " "), ExitCode: r.ExitCode,
+				DurationMS: float64(r.Duration.Milliseconds()), Said: codexcli.ErrorLine(r.Output()), Output: out}, before, after)
+		}
 	}
 	Expect(err).NotTo(HaveOccurred())
 	return d

@@ -16,6 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/codexauth/codexauth/harness"
+	"github.com/codexauth/codexauth/harness/evidence"
 	"github.com/codexauth/codexauth/harness/registry"
 	"github.com/codexauth/codexauth/harness/wire"
 )
@@ -88,10 +89,15 @@ func Requirement(id string, needs []harness.Capability, body func(ctx SpecContex
 	return It(text, Offset(1), Label("req:"+id, "profile:"+string(r.Profile), "level:"+string(r.Level)), func(ctx SpecContext) {
 		current = id
 		target.TakeWaited()
+		target.Evidence.Begin()
 		DeferCleanup(func() {
 			if w := target.TakeWaited(); w > 0 {
 				AddReportEntry(WaitedEntry, w.Round(time.Millisecond).String())
 			}
+			rec := target.Evidence.End()
+			evidenceMu.Lock()
+			evidenceByID[id] = rec
+			evidenceMu.Unlock()
 		})
 		for _, c := range needs {
 			why := target.Missing(c)
@@ -122,6 +128,32 @@ const (
 	// that another requirement covers: "blocked by CDX-…: reason".
 	BlockedPrefix = "blocked by "
 )
+
+var (
+	evidenceMu   sync.Mutex
+	evidenceByID = map[string]*evidence.Record{}
+)
+
+// Evidence returns what each requirement's spec did (masked), by id, for
+// the last run.
+func Evidence() map[string]*evidence.Record {
+	evidenceMu.Lock()
+	defer evidenceMu.Unlock()
+	out := make(map[string]*evidence.Record, len(evidenceByID))
+	for k, v := range evidenceByID {
+		out[k] = v
+	}
+	return out
+}
+
+// Secrets lists every raw secret the run met (for tests that scan the
+// reports for leaks); nil before a run.
+func Secrets() []string {
+	if target == nil || target.Evidence == nil {
+		return nil
+	}
+	return target.Evidence.Masker.Secrets()
+}
 
 // WaitedEntry names the report entry that says how long a spec really
 // waited for expiry (on targets without clock control).

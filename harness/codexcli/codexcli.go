@@ -88,6 +88,27 @@ type Driver struct {
 	// CACert is a PEM file codex trusts in addition to the system roots
 	// (CODEX_CA_CERTIFICATE): a deployment behind a private CA.
 	CACert string
+	// Observe, when set, receives every finished run with auth.json as it
+	// was before and after it (raw: the observer masks).
+	Observe func(r Result, authBefore, authAfter string)
+}
+
+// authSnapshot is auth.json's content now ("" when there is none).
+func (d *Driver) authSnapshot() string {
+	if d.Observe == nil {
+		return ""
+	}
+	b, err := os.ReadFile(d.AuthPath())
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func (d *Driver) observe(r Result, authBefore string) {
+	if d.Observe != nil {
+		d.Observe(r, authBefore, d.authSnapshot())
+	}
 }
 
 // New prepares a driver with a fresh CODEX_HOME under dir.
@@ -203,8 +224,10 @@ func (d *Driver) runStdin(ctx context.Context, stdin string, args ...string) (Re
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
+	before := d.authSnapshot()
 	err := cmd.Run()
 	res := Result{Args: args, Stdout: out.String(), Stderr: errb.String(), Duration: time.Since(start)}
+	defer func() { d.observe(res, before) }()
 	var exit *exec.ExitError
 	switch {
 	case err == nil:

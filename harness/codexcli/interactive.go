@@ -28,6 +28,9 @@ type session struct {
 	err   error
 	start time.Time
 	args  []string
+	// d and authBefore feed the driver's Observe when the session ends.
+	d          *Driver
+	authBefore string
 }
 
 func (d *Driver) startSession(ctx context.Context, args ...string) (*session, error) {
@@ -37,7 +40,7 @@ func (d *Driver) startSession(ctx context.Context, args ...string) (*session, er
 	cmd.Stdin = strings.NewReader("")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	s := &session{cmd: cmd, lines: make(chan string, 256), done: make(chan struct{}), start: time.Now(), args: args}
+	s := &session{cmd: cmd, lines: make(chan string, 256), done: make(chan struct{}), start: time.Now(), args: args, d: d, authBefore: d.authSnapshot()}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start codex: %w", err)
 	}
@@ -117,6 +120,7 @@ func (s *session) finish(timeout time.Duration) Result {
 	} else if s.err != nil {
 		res.ExitCode = -1
 	}
+	s.d.observe(res, s.authBefore)
 	return res
 }
 

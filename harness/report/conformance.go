@@ -10,6 +10,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/codexauth/codexauth/harness/evidence"
 	"github.com/codexauth/codexauth/harness/registry"
 )
 
@@ -81,6 +82,9 @@ type RequirementResult struct {
 	Location string   `json:"location,omitempty"`
 	// Waited is how long the spec really waited for expiry.
 	Waited string `json:"waited,omitempty"`
+	// Evidence is what the spec did: its exchanges with the target and the
+	// real codex's runs, secrets masked.
+	Evidence *evidence.Record `json:"evidence,omitempty"`
 }
 
 // Implementation identifies what was tested.
@@ -218,6 +222,15 @@ func Evaluate(outcomes []Outcome, required []registry.Profile, waivers []Waiver,
 		r.Verdict, r.ExitCode = "conformant", ExitOK
 	}
 	return r
+}
+
+// AttachEvidence adds each requirement's evidence to the report.
+func (r *Report) AttachEvidence(byID map[string]*evidence.Record) {
+	for i := range r.Requirements {
+		if rec := byID[r.Requirements[i].ID]; !rec.Empty() {
+			r.Requirements[i].Evidence = rec
+		}
+	}
 }
 
 // Result returns the line of requirement id.
