@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -757,4 +758,51 @@ func must(s string, err error) string {
 		panic(err)
 	}
 	return s
+}
+
+func TestVariantsAndConformArgs(t *testing.T) {
+	conformant, defective := 0, 0
+	for _, v := range Variants {
+		if v.Conformant != (len(v.RootCauses) == 0) {
+			t.Errorf("%s: conformant variants name no root cause, defective ones do", v.Name)
+		}
+		if v.Conformant {
+			conformant++
+		} else {
+			defective++
+		}
+	}
+	if conformant < 6 || defective != 4 {
+		t.Fatalf("%d conformant, %d defective variants", conformant, defective)
+	}
+	iss, _ := start(t, Options{SplitLayout: true})
+	dir := t.TempDir()
+	args, err := iss.ConformArgs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := map[string][]string{}
+	for i := 0; i+1 < len(args); i += 2 {
+		flags[args[i]] = append(flags[args[i]], args[i+1])
+	}
+	if flags["--issuer"][0] != iss.URL || flags["--internal-secret"][0] != iss.InternalSecret || flags["--refresh-url"][0] != iss.RefreshURL() ||
+		flags["--revoke-url"][0] != iss.RevokeURL() || flags["--authapi-base-url"][0] != iss.AuthAPIBaseURL() ||
+		flags["--chatgpt-base-url"][0] != iss.ChatGPTBaseURL() || flags["--approver"][0] != "auto" || flags["--validate-url"][0] != iss.ValidateURL() {
+		t.Fatalf("flags %v", args)
+	}
+	rids := map[string]bool{}
+	for _, f := range flags["--agent-identity"] {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rid, _ := agentOf(t, iss, strings.TrimSpace(string(b)))
+		rids[rid] = true
+	}
+	if len(rids) != 2 {
+		t.Fatalf("want two identities of two agents, got %v", rids)
+	}
+	if _, err := os.Stat(flags["--personal-access-token"][0]); err != nil {
+		t.Fatal(err)
+	}
 }
