@@ -22,6 +22,7 @@ import (
 	"github.com/codexauth/codexauth/harness/registry"
 	"github.com/codexauth/codexauth/harness/report"
 	"github.com/codexauth/codexauth/internal/builtin"
+	"github.com/codexauth/codexauth/internal/foreignissuer"
 	"github.com/codexauth/codexauth/issuer/faults"
 )
 
@@ -168,7 +169,11 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	score := fmt.Sprintf("mutation score: %d/%d (%.0f%%)", caught, len(results), pct)
 	fmt.Fprintf(stdout, "\n%s\n", table.String())
 	fmt.Fprintf(stdout, "fault-free baseline: %s\n", map[bool]string{true: "passes", false: "FAILS"}[baseOK])
-	fmt.Fprintf(stdout, "self-test took %.1fs\n%s\n", time.Since(start).Seconds(), score)
+	fmt.Fprintf(stdout, "\nforeign issuer (written without this code; --approver auto, no admin API):\n")
+	foreign := judgeForeign(ctx, self, tmp, foreignissuer.Variants, *parallel, stdout)
+	falseAlarms, conformant, missed, defective := foreignTally(foreign)
+	fmt.Fprintf(stdout, "self-test took %.1fs\n%s\nfalse alarms: %d/%d\nforeign defects named as root cause: %d/%d\n",
+		time.Since(start).Seconds(), score, falseAlarms, conformant, defective-missed, defective)
 	agreeOK, agreement := true, ""
 	if !*noOracle {
 		bin, err := codexcli.Find(*codexBin)
@@ -184,7 +189,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return report.ExitRuntime
 		}
 	}
-	if caught != len(results) || !baseOK || !agreeOK {
+	if caught != len(results) || !baseOK || !agreeOK || falseAlarms > 0 || missed > 0 {
 		return report.ExitFailed
 	}
 	return report.ExitOK
