@@ -214,6 +214,7 @@ var _ = Describe("Device code login", func() {
 			}()
 		}
 		wg.Wait()
+		target.NoteSignIn()
 		var toks []wire.Tokens
 		for i, ex := range answers {
 			Expect(ex.Err).NotTo(HaveOccurred())

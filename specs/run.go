@@ -99,7 +99,11 @@ func Outcome(r types.SpecReport) report.Outcome {
 		o.State = report.Failed
 		o.Reason = r.Failure.Message
 		if r.Failure.Location.FileName != "" {
-			o.Location = fmt.Sprintf("%s:%d", r.Failure.Location.FileName, r.Failure.Location.LineNumber)
+			file := r.Failure.Location.FileName
+			if i := strings.LastIndex(file, "/specs/"); i >= 0 {
+				file = file[i+1:] // relative to the module, not this machine
+			}
+			o.Location = fmt.Sprintf("%s:%d", file, r.Failure.Location.LineNumber)
 		}
 	}
 	for _, e := range r.ReportEntries {

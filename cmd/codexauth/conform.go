@@ -14,7 +14,9 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/formatter"
 	"github.com/onsi/ginkgo/v2/reporters"
+	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
+	"sigs.k8s.io/yaml"
 
 	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/codexcli"
@@ -42,6 +44,7 @@ Examples:
 type conformFlags struct {
 	issuer, approver, approverCmd, adminToken, clientID, user, password string
 	junit, jsonOut, report, outDir, waivers, validateURL, secret        string
+	html, rerun                                                         string
 	codexBin, pat, wifAssertion, wifRule                                string
 	refreshURL, revokeURL, authAPIBase, chatgptBase, caCert             string
 	agentIdentities                                                     multiFlag
@@ -67,6 +70,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.junit, "junit", "", "JUnit XML report path (default OUT/junit.xml)")
 	fs.StringVar(&f.jsonOut, "json", "", "Ginkgo JSON report path (default OUT/ginkgo.json)")
 	fs.StringVar(&f.report, "report", "", "conformance report path, YAML (default OUT/conformance.yaml)")
+	fs.StringVar(&f.html, "html", "", "self-contained HTML report with each requirement's evidence (default OUT/conformance.html)")
+	fs.StringVar(&f.rerun, "rerun", "", "a conformance.yaml of an earlier run: run only its failed and blocked requirements, against the same target unless --issuer says otherwise")
 	fs.StringVar(&f.waivers, "waivers", "", "YAML file of waived requirement ids, each with a reason")
 	fs.DurationVar(&f.maxWait, "max-wait", 10*time.Second, "longest real wait for expiry on targets without clock control")
 	fs.DurationVar(&f.accessTTL, "access-ttl", 0, "declare the target's access-token lifetime (lets exp-driven specs wait for real expiry)")
@@ -96,6 +101,22 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.DurationVar(&f.reuseGrace, "builtin-reuse-grace", builtinGrace, "built-in target only: reuse grace window (with one, every reuse spec can run: the clock moves past it where needed; 0s tests the strict path)")
 	if err := parseFlags(fs, args); err != nil {
 		return flagFailure(stderr, "conform", err)
+	}
+	if f.rerun != "" {
+		ids, issuer, err := rerunSelection(f.rerun)
+		if err != nil {
+			fmt.Fprintf(stderr, "codexauth conform: --rerun: %v\n", err)
+			return report.ExitUsage
+		}
+		if len(ids) == 0 {
+			fmt.Fprintf(stdout, "codexauth conform: %s has no failed or blocked requirement: nothing to rerun\n", f.rerun)
+			return report.ExitOK
+		}
+		f.only = append(f.only, ids...)
+		if f.issuer == "" && f.dockerImage == "" {
+			f.issuer = issuer
+		}
+		fmt.Fprintf(stdout, "rerunning %d failed or blocked requirements of %s\n", len(ids), f.rerun)
 	}
 	if f.list {
 		for _, r := range registry.Requirements {
@@ -210,7 +231,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		caps[string(c)] = why
 	}
 
-	paths := map[string]*string{"junit.xml": &f.junit, "ginkgo.json": &f.jsonOut, "conformance.yaml": &f.report}
+	paths := map[string]*string{"junit.xml": &f.junit, "ginkgo.json": &f.jsonOut, "conformance.yaml": &f.report, "conformance.html": &f.html}
 	for def, p := range paths {
 		if *p == "" {
 			*p = filepath.Join(f.outDir, def)
@@ -267,15 +288,17 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	result.DurationSecs = time.Since(start).Seconds()
 	result.Approver = approver
 	result.Capabilities = caps
+	result.AttachEvidence(specs.Evidence())
 	result.PrintSummary(stdout)
 	var werr []error
-	werr = append(werr, reporters.GenerateJUnitReport(*rep, f.junit), reporters.GenerateJSONReport(*rep, f.jsonOut), result.WriteYAML(f.report))
+	werr = append(werr, reporters.GenerateJUnitReport(withEvidence(*rep, result), f.junit), reporters.GenerateJSONReport(*rep, f.jsonOut),
+		result.WriteYAML(f.report), result.WriteHTML(f.html))
 	if err := errors.Join(werr...); err != nil {
 		fmt.Fprintf(stderr, "codexauth conform: writing reports: %v\n", err)
 		return report.ExitRuntime
 	}
-	fmt.Fprintf(stdout, "Ran %d requirements in %.1fs.\nReports: %s (conformance), %s (JUnit), %s (Ginkgo JSON)\n",
-		len(outcomes), time.Since(start).Seconds(), f.report, f.junit, f.jsonOut)
+	fmt.Fprintf(stdout, "Ran %d requirements in %.1fs.\nReports: %s (readable, with evidence), %s (conformance), %s (JUnit), %s (Ginkgo JSON)\n",
+		len(outcomes), time.Since(start).Seconds(), f.html, f.report, f.junit, f.jsonOut)
 	return result.ExitCode
 }
 
@@ -303,4 +326,48 @@ func countSelected(profiles []registry.Profile) int {
 		}
 	}
 	return n
+}
+
+// withEvidence puts each spec's evidence into the JUnit system-out of its
+// test case (Ginkgo writes a spec's captured output there), so CI systems
+// show what was exchanged.
+func withEvidence(rep types.Report, result report.Report) types.Report {
+	specs := make(types.SpecReports, len(rep.SpecReports))
+	copy(specs, rep.SpecReports)
+	for i, s := range specs {
+		for _, l := range s.Labels() {
+			if id, ok := strings.CutPrefix(l, "req:"); ok {
+				if rr, ok := result.Result(id); ok && rr.Evidence != nil {
+					specs[i].CapturedStdOutErr = rr.Evidence.Text()
+				}
+			}
+		}
+	}
+	rep.SpecReports = specs
+	return rep
+}
+
+// rerunSelection reads an earlier conformance.yaml: the ids it failed or
+// blocked, and the URL it tested (empty for the built-in issuer).
+func rerunSelection(path string) (ids []string, issuer string, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	var prev report.Report
+	if err := yaml.Unmarshal(b, &prev); err != nil {
+		return nil, "", fmt.Errorf("%s is not a conformance report: %w", path, err)
+	}
+	for _, rr := range prev.Requirements {
+		if rr.State == report.Failed || rr.State == report.Blocked {
+			if _, ok := registry.Lookup(rr.ID); !ok {
+				return nil, "", fmt.Errorf("%s names %s, which this suite does not know", path, rr.ID)
+			}
+			ids = append(ids, rr.ID)
+		}
+	}
+	if prev.Implementation.Name != builtin.Name && !strings.HasPrefix(prev.Implementation.Name, "docker image") {
+		issuer = prev.Implementation.URL
+	}
+	return ids, issuer, nil
 }

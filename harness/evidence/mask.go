@@ -232,11 +232,15 @@ func (m *Masker) value(key, v string, jwts *[]JWT) string {
 		*jwts = append(*jwts, d)
 		return d.Fingerprint
 	}
-	if secretFields[strings.ToLower(key)] {
-		return m.Register(strings.ToLower(key), v)
+	if k := strings.ToLower(key); secretFields[k] && !(k == "code" && errorCode.MatchString(v)) {
+		return m.Register(k, v)
 	}
 	return m.Text(v)
 }
+
+// errorCode is what an error's "code" looks like (authorization_pending):
+// not an authorization code.
+var errorCode = regexp.MustCompile(`^[a-z]+(_[a-z]+)*$`)
 
 // JWT is a token found in an exchange, decoded: its header and claims, with
 // secret claims masked and the signature left out.

@@ -250,6 +250,7 @@ func (t *recording) RoundTrip(req *http.Request) (*http.Response, error) {
 	it.status, it.respHeader, it.respType = res.StatusCode, res.Header.Clone(), res.Header.Get("Content-Type")
 	res.Body = &teeBody{ReadCloser: res.Body, done: func(b []byte, trunc bool) {
 		it.respBody, it.truncResp = b, trunc
+		it.duration = time.Since(it.started) // headers and body
 		t.rec.add(it)
 	}}
 	return res, nil
