@@ -297,6 +297,14 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "codexauth conform: writing reports: %v\n", err)
 		return report.ExitRuntime
 	}
+	// The reports are meant to be shared: none may carry a secret the run
+	// met (tokens, codes, verifiers, the admin token, the internal secret).
+	if leaks := leakCheck(target, f.html, f.report, f.junit, f.jsonOut); len(leaks) > 0 {
+		fmt.Fprintf(stderr, "codexauth conform: the reports carry unmasked secrets (a harness bug; do not share them):\n  %s\n", strings.Join(leaks, "\n  "))
+		return report.ExitRuntime
+	} else if !f.quiet {
+		fmt.Fprintf(stdout, "leak check: %d secrets met, 4 report files, none unmasked\n", len(target.Evidence.Masker.Secrets()))
+	}
 	fmt.Fprintf(stdout, "Ran %d requirements in %.1fs.\nReports: %s (readable, with evidence), %s (conformance), %s (JUnit), %s (Ginkgo JSON)\n",
 		len(outcomes), time.Since(start).Seconds(), f.html, f.report, f.junit, f.jsonOut)
 	return result.ExitCode
@@ -370,4 +378,20 @@ func rerunSelection(path string) (ids []string, issuer string, err error) {
 		issuer = prev.Implementation.URL
 	}
 	return ids, issuer, nil
+}
+
+// leakCheck scans report files for any secret the run met, unmasked.
+func leakCheck(t *harness.Target, paths ...string) []string {
+	var out []string
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", p, err))
+			continue
+		}
+		for _, l := range t.Evidence.Masker.Leaks(string(b)) {
+			out = append(out, p+": "+l)
+		}
+	}
+	return out
 }
