@@ -56,9 +56,7 @@ var _ = Describe("Refresh", func() {
 	Requirement("CDX-REFRESH-001", nil, func(ctx SpecContext) {
 		t := login(ctx)
 		ex := client().Refresh(ctx, t.RefreshToken, "proactive_expiry") // codex's JSON, exactly
-		expectStatus(ex, 200)
-		_, err := wire.ParseRefresh(ex)
-		Expect(err).NotTo(HaveOccurred(), "%s", ex)
+		expectStatus(ex, 200) // what the answer holds is CDX-REFRESH-003's
 	})
 	Requirement("CDX-REFRESH-002", nil, func(ctx SpecContext) {
 		rt := login(ctx).RefreshToken
@@ -68,9 +66,9 @@ var _ = Describe("Refresh", func() {
 				blockedBy("CDX-REFRESH-001", "codex's JSON refresh fails already with refresh_reason %s: %s", reason, ex)
 			}
 			expectStatus(ex, 200)
-			r, err := wire.ParseRefresh(ex)
-			Expect(err).NotTo(HaveOccurred(), "refresh_reason %s: %s", reason, ex)
-			rt = next(rt, r)
+			if got := ex.Str("refresh_token"); got != "" {
+				rt = got
+			}
 		}
 	})
 	Requirement("CDX-REFRESH-003", nil, func(ctx SpecContext) {

@@ -48,6 +48,9 @@ var _ = ReportAfterEach(func(r SpecReport) {
 	case o.State != report.Passed && o.Reason != "":
 		line += "\n             " + firstLine(o.Reason)
 	}
+	if target != nil && target.Evidence != nil {
+		line = target.Evidence.Masker.Text(line) // CI logs are shared too
+	}
 	fmt.Fprintln(progressOut, line)
 })
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/codexauth/codexauth/harness/codexcli"
+	"github.com/codexauth/codexauth/internal/testutil"
 )
 
 var bin string
@@ -102,7 +103,7 @@ func TestConformBuiltinPassesAndWritesReports(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
-	for _, f := range []string{"conformance.yaml", "junit.xml", "ginkgo.json"} {
+	for _, f := range []string{"conformance.yaml", "conformance.html", "junit.xml", "ginkgo.json"} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Fatalf("report %s missing: %v", f, err)
 		}
@@ -112,6 +113,45 @@ func TestConformBuiltinPassesAndWritesReports(t *testing.T) {
 		if !strings.Contains(string(y), want) {
 			t.Fatalf("conformance.yaml lacks %q", want)
 		}
+	}
+}
+
+// TestReportsOfAFullRunCarryNoSecret runs every profile with the real codex
+// and scans every report format for secrets: conform's own leak check
+// (every token, code, verifier and secret the run met) must pass, and no
+// JWT may appear whole in any file.
+func TestReportsOfAFullRunCarryNoSecret(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(bin, "conform", "--out", dir, "--codex-bin", testutil.CodexBin(t))
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("conform: %v\n%s", err, buf.String())
+	}
+	out := buf.String()
+	if !strings.Contains(out, "none unmasked") || !strings.Contains(out, "Verdict: CONFORMANT") {
+		t.Fatalf("no clean leak check:\n%s", out)
+	}
+	jwt := regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.`)
+	for _, f := range []string{"conformance.yaml", "conformance.html", "junit.xml", "ginkgo.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := jwt.Find(b); m != nil {
+			t.Errorf("%s carries a JWT: %.40s…", f, m)
+		}
+		if f != "ginkgo.json" && !bytes.Contains(b, []byte("‹refresh_token·")) {
+			t.Errorf("%s shows no masked refresh token: is the evidence missing?", f)
+		}
+	}
+	if y, _ := os.ReadFile(filepath.Join(dir, "conformance.yaml")); !bytes.Contains(y, []byte("codex_runs:")) {
+		t.Errorf("conformance.yaml has no codex runs: the codex-cli profile did not run")
+	}
+	// Failure messages quote whole exchanges, token answers included.
+	code, out := runCLI(t, "conform", "--no-codex", "--fault", "refresh-bad-id-token", "--out", t.TempDir())
+	if code != 1 || !strings.Contains(out, "none unmasked") {
+		t.Fatalf("a failing run's reports: exit %d\n%s", code, out)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/codexcli"
+	"github.com/codexauth/codexauth/harness/evidence"
 	"github.com/codexauth/codexauth/harness/registry"
 	"github.com/codexauth/codexauth/harness/report"
 	"github.com/codexauth/codexauth/harness/wire"
@@ -289,6 +290,13 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	result.Approver = approver
 	result.Capabilities = caps
 	result.AttachEvidence(specs.Evidence())
+	// Failure messages quote exchanges; they are shared too.
+	masker := target.Evidence.Masker
+	for i := range result.Requirements {
+		result.Requirements[i].Reason = masker.Text(result.Requirements[i].Reason)
+	}
+	masked := maskGinkgoReport(*rep, masker)
+	rep = &masked
 	result.PrintSummary(stdout)
 	var werr []error
 	werr = append(werr, reporters.GenerateJUnitReport(withEvidence(*rep, result), f.junit), reporters.GenerateJSONReport(*rep, f.jsonOut),
@@ -394,4 +402,28 @@ func leakCheck(t *harness.Target, paths ...string) []string {
 		}
 	}
 	return out
+}
+
+// maskGinkgoReport masks what Ginkgo's own reports quote: failure messages
+// (which show exchanges) and captured output.
+func maskGinkgoReport(rep types.Report, m *evidence.Masker) types.Report {
+	specs := make(types.SpecReports, len(rep.SpecReports))
+	copy(specs, rep.SpecReports)
+	for i := range specs {
+		specs[i].Failure.Message = m.Text(specs[i].Failure.Message)
+		specs[i].Failure.ForwardedPanic = m.Text(specs[i].Failure.ForwardedPanic)
+		specs[i].CapturedGinkgoWriterOutput = m.Text(specs[i].CapturedGinkgoWriterOutput)
+		specs[i].CapturedStdOutErr = m.Text(specs[i].CapturedStdOutErr)
+		if specs[i].Failure.AdditionalFailure != nil {
+			af := *specs[i].Failure.AdditionalFailure
+			af.Failure.Message = m.Text(af.Failure.Message)
+			specs[i].Failure.AdditionalFailure = &af
+		}
+	}
+	rep.SpecReports = specs
+	rep.SpecialSuiteFailureReasons = append([]string(nil), rep.SpecialSuiteFailureReasons...)
+	for i, r := range rep.SpecialSuiteFailureReasons {
+		rep.SpecialSuiteFailureReasons[i] = m.Text(r)
+	}
+	return rep
 }

@@ -22,19 +22,7 @@ import (
 // codexBin installs the pinned codex through scripts/install-codex.sh (a
 // cache hit after the first time). A missing npm is a failure, not a skip:
 // the real client is part of the test command.
-func codexBin(t *testing.T) string {
-	t.Helper()
-	if bin, err := codexcli.Find(""); err == nil {
-		return bin
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	bin, err := codexcli.Install(ctx, testutil.RepoRoot())
-	if err != nil {
-		t.Fatalf("installing codex %s: %v", codexcli.Version, err)
-	}
-	return bin
-}
+func codexBin(t *testing.T) string { return testutil.CodexBin(t) }
 
 func buildCodexauth(t *testing.T) string { return testutil.Build(t) }
 
