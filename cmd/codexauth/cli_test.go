@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,6 +153,32 @@ func TestReportsOfAFullRunCarryNoSecret(t *testing.T) {
 	code, out := runCLI(t, "conform", "--no-codex", "--fault", "refresh-bad-id-token", "--out", t.TempDir())
 	if code != 1 || !strings.Contains(out, "none unmasked") {
 		t.Fatalf("a failing run's reports: exit %d\n%s", code, out)
+	}
+}
+
+// TestConformRerunsWhatFailed: --rerun runs only the failed and blocked
+// requirements of an earlier report, against the target it names; once the
+// defect is fixed the rerun passes.
+func TestConformRerunsWhatFailed(t *testing.T) {
+	url := serve(t, "--fault", "refresh-form-only", "--admin-token", admin)
+	first := t.TempDir()
+	if code, out := runCLI(t, "conform", "--issuer", url, "--admin-token", admin, "--no-codex", "--quiet", "--out", first); code != 1 {
+		t.Fatalf("first run: exit %d\n%s", code, out)
+	}
+	rerun := func() (int, string) {
+		return runCLI(t, "conform", "--rerun", filepath.Join(first, "conformance.yaml"), "--admin-token", admin, "--no-codex", "--out", t.TempDir())
+	}
+	code, out := rerun()
+	if code != 1 || !strings.Contains(out, "rerunning 2 failed or blocked requirements") || !strings.Contains(out, "Ran 2 requirements") {
+		t.Fatalf("rerun with the defect: exit %d\n%s", code, out)
+	}
+	req, _ := http.NewRequest(http.MethodPut, url+"/__admin/faults", strings.NewReader(`{"enabled":[]}`))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	if res, err := http.DefaultClient.Do(req); err != nil || res.StatusCode != 200 {
+		t.Fatalf("switching the fault off: %v %v", res, err)
+	}
+	if code, out = rerun(); code != 0 || !strings.Contains(out, "Verdict: CONFORMANT") {
+		t.Fatalf("rerun after the fix: exit %d\n%s", code, out)
 	}
 }
 
