@@ -208,28 +208,9 @@ func conformRun(ctx context.Context, self, tmp, name string, fault, profiles, ex
 		args = append(args, "--profile", p)
 	}
 	args = append(args, extra...)
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, self, args...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	err := cmd.Run()
-	r := faultResult{Duration: time.Since(start)}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.ExitCode = ee.ExitCode()
-	} else if err != nil {
-		r.Err = err
-		return r
-	}
-	b, rerr := os.ReadFile(filepath.Join(out, "conformance.yaml"))
-	if rerr != nil {
-		r.Err = fmt.Errorf("no report (exit %d): %s", r.ExitCode, lastLines(logs.String(), 5))
-		return r
-	}
-	var rep report.Report
-	if err := yaml.Unmarshal(b, &rep); err != nil {
-		r.Err = err
+	code, rep, err := runConformChild(ctx, self, out, args)
+	r := faultResult{Duration: time.Since(start), ExitCode: code, Err: err}
+	if err != nil {
 		return r
 	}
 	for _, rr := range rep.Requirements {
@@ -369,4 +350,28 @@ func runOracle(ctx context.Context, bin, tmp string, results []faultResult, base
 	line := fmt.Sprintf("agreement: %d/%d (%.0f%%)", agreed, len(rows), 100*float64(agreed)/float64(len(rows)))
 	fmt.Fprintf(stdout, "\n%s\n%s\n", t.String(), line)
 	return agreed == len(rows), t.String() + "\n`" + line + "`\n"
+}
+
+// runConformChild runs `self args…` (a conform run writing its reports
+// into outDir) in a child process — Ginkgo runs one suite per process — and
+// reads its conformance report.
+func runConformChild(ctx context.Context, self, outDir string, args []string) (exitCode int, rep report.Report, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, self, args...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		exitCode = ee.ExitCode()
+	} else if err != nil {
+		return 0, rep, err
+	}
+	b, rerr := os.ReadFile(filepath.Join(outDir, "conformance.yaml"))
+	if rerr != nil {
+		return exitCode, rep, fmt.Errorf("no report (exit %d): %s", exitCode, lastLines(logs.String(), 5))
+	}
+	err = yaml.Unmarshal(b, &rep)
+	return exitCode, rep, err
 }

@@ -1,20 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"time"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/codexauth/codexauth/harness/report"
 	"github.com/codexauth/codexauth/internal/foreignissuer"
@@ -110,27 +104,7 @@ func judgeOneForeign(ctx context.Context, self, dir string, v foreignissuer.Vari
 	}
 	outDir := filepath.Join(dir, "report")
 	args = append([]string{"conform", "--quiet", "--no-codex", "--out", outDir}, args...)
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, self, args...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	err = cmd.Run()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		res.ExitCode = ee.ExitCode()
-	} else if err != nil {
-		res.Err = err
-		return res
-	}
-	b, err := os.ReadFile(filepath.Join(outDir, "conformance.yaml"))
-	if err != nil {
-		res.Err = fmt.Errorf("no report (exit %d): %s", res.ExitCode, lastLines(logs.String(), 5))
-		return res
-	}
-	if err := yaml.Unmarshal(b, &res.Report); err != nil {
-		res.Err = err
-	}
+	res.ExitCode, res.Report, res.Err = runConformChild(ctx, self, outDir, args)
 	return res
 }
 

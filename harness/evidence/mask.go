@@ -16,8 +16,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -78,12 +80,7 @@ func (m *Masker) Register(kind, value string) string {
 func (m *Masker) Secrets() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]string, 0, len(m.secrets))
-	for s := range m.secrets {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(m.secrets))
 }
 
 // Text masks every known secret and every JWT in free text.
