@@ -182,6 +182,23 @@ func TestConformRerunsWhatFailed(t *testing.T) {
 	}
 }
 
+// TestConformWaitsForTheTokensOwnExpiry: without an admin API, the spec
+// about codex's 300 s window waits for the access token's own exp when the
+// wait fits --max-wait, and the report says how long it waited.
+func TestConformWaitsForTheTokensOwnExpiry(t *testing.T) {
+	url := serve(t, "--auto-approve", "alice", "--access-ttl", "303s", "--allow-short-access-ttl")
+	dir := t.TempDir()
+	code, out := runCLI(t, "conform", "--issuer", url, "--approver", "auto", "--no-codex", "--max-wait", "20s",
+		"--only", "CDX-REFRESH-006", "--out", dir)
+	if code != 0 || !strings.Contains(out, "Waited for real expiry (no clock control): CDX-REFRESH-006") {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	y, _ := os.ReadFile(filepath.Join(dir, "conformance.yaml"))
+	if !regexp.MustCompile(`waited: [0-9.]+s`).Match(y) {
+		t.Fatalf("conformance.yaml does not say how long it waited")
+	}
+}
+
 func TestConformWaivers(t *testing.T) {
 	url := serve(t, "--fault", "interval-number", "--admin-token", admin)
 	w := filepath.Join(t.TempDir(), "waivers.yaml")
