@@ -193,7 +193,7 @@ func probeAdmin(ctx context.Context, url, token string) bool {
 func waitForDiscovery(ctx context.Context, pool *dockertest.Pool, id, url string, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	last := fmt.Errorf("no answer within %s", limit)
+	var last error
 	for {
 		if c, err := pool.Client.InspectContainerWithContext(id, ctx); err == nil && !c.State.Running {
 			return fmt.Errorf("the container exited with status %d", c.State.ExitCode)

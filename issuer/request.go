@@ -25,8 +25,6 @@ type params struct {
 
 func (p params) get(k string) string { return p.values[k] }
 
-func (p params) has(k string) bool { _, ok := p.values[k]; return ok }
-
 // encoding says which body encodings an endpoint takes.
 type encoding int
 

@@ -53,8 +53,11 @@ actionlint_dir="${CODEXAUTH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/codexauth}/ac
 "$actionlint_dir/actionlint" -version | head -n1
 "$actionlint_dir/actionlint" ci/github/*.yml && echo "actionlint: ci/github/*.yml clean ($(ls ci/github/*.yml | wc -l) workflows)"
 
-step "go vet"
+step "go vet and staticcheck (pinned v0.8.2)"
 go vet ./...
+staticcheck_dir="${CODEXAUTH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/codexauth}/staticcheck-v0.8.2"
+[[ -x $staticcheck_dir/staticcheck ]] || GOBIN="$staticcheck_dir" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+"$staticcheck_dir/staticcheck" ./... && echo "staticcheck: clean"
 
 step "import rule: the harness and the specs import nothing of the issuer"
 go test -count=1 ./internal/archtest/

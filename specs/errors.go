@@ -1,7 +1,6 @@
 package specs
 
 import (
-	"fmt"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -10,8 +9,6 @@ import (
 	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/wire"
 )
-
-func fmtSeconds(s float64) string { return fmt.Sprintf("%gs", s) }
 
 // permanentCodes are the answers codex treats as final for a refresh.
 func expectTransient(ex *wire.Exchange, what string) {

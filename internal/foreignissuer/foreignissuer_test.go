@@ -206,7 +206,7 @@ func checkTokenShape(t *testing.T, iss *Issuer, tk tokens) {
 	t.Helper()
 	key := jwksKey(t, iss.URL+"/.well-known/jwks.json")
 	for name, raw := range map[string]string{"id_token": tk.id, "access_token": tk.access} {
-		sig, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+		sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 		if err != nil || sig.Signatures[0].Header.KeyID != key.KeyID {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -562,7 +562,7 @@ func TestValidateBearerRefusesForgeries(t *testing.T) {
 func agentOf(t *testing.T, iss *Issuer, raw string) (string, ed25519.PrivateKey) {
 	t.Helper()
 	key := jwksKey(t, iss.ChatGPTBaseURL()+"/wham/agent-identities/jwks")
-	sig, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
+	sig, err := jose.ParseSignedCompact(raw, []jose.SignatureAlgorithm{jose.RS256})
 	if err != nil || sig.Signatures[0].Header.KeyID != key.KeyID {
 		t.Fatalf("agent identity: %v", err)
 	}
@@ -742,7 +742,8 @@ func TestSameSecondTokensDefect(t *testing.T) {
 	want(t, exchange(t, iss, g.str("authorization_code"), cb, g.str("code_verifier")), 400, "the consumed code")
 
 	base, _ := start(t, Options{}) // conformant: two same-second sign-ins differ
-	if deviceLogin(t, base).access == deviceLogin(t, base).access {
+	first, second := deviceLogin(t, base), deviceLogin(t, base)
+	if first.access == second.access {
 		t.Fatal("two sign-ins minted one access token")
 	}
 }
