@@ -145,7 +145,11 @@ func (r *Recorder) learn(it raw) {
 	for _, h := range []http.Header{it.reqHeader, it.respHeader} {
 		for k, vs := range h {
 			for _, v := range vs {
-				r.Masker.Header(k, v)
+				if strings.EqualFold(k, "location") {
+					r.Masker.URL(v) // a redirect carries codes in its query
+				} else {
+					r.Masker.Header(k, v)
+				}
 			}
 		}
 	}
