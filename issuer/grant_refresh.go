@@ -44,7 +44,6 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 		Now:            now,
 		Grace:          s.reuseGrace(),
 		ClientID:       p.get("client_id"),
-		NoFamilyRevoke: s.faults.Has(faults.ReuseNoFamilyRevoke),
 	})
 	if err != nil {
 		return nil, s.storeErr(r, "rotate refresh token", err)

@@ -56,7 +56,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	base, _ := url.Parse(cfg.PublicURL)
-	s := &Server{cfg: cfg, base: base, store: newOutageStore(cfg.Store), clock: cfg.Clock,
+	s := &Server{cfg: cfg, base: base, store: newOutageStore(reuseKeepsFamilyStore{cfg.Store, cfg.Faults}), clock: cfg.Clock,
 		faults: cfg.Faults, log: cfg.Logger, metrics: newMetrics()}
 	s.keys = keys.NewManager(s.store, s.clock, cfg.KeyPassphrase)
 	if err := s.keys.Init(ctx); err != nil {
