@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -128,7 +129,7 @@ func (s *Server) Mount(r chi.Router) {
 	r.Get("/.well-known/openid-configuration", s.handleDiscovery)
 	r.Get("/.well-known/jwks.json", s.handleJWKS)
 	r.Get("/oauth/authorize", s.handleAuthorize)
-	r.Post("/oauth/token", s.handleToken)
+	r.With(newCPUQueue(runtime.GOMAXPROCS(0)).admit).Post("/oauth/token", s.handleToken)
 	r.Post("/oauth/revoke", s.handleRevoke)
 	r.Post("/api/accounts/deviceauth/usercode", s.handleDeviceUserCode)
 	r.Post("/api/accounts/deviceauth/token", s.handleDeviceToken)

@@ -194,10 +194,22 @@ func (s *Server) signWith(ctx context.Context, claims map[string]any, withKID bo
 	return signing + "." + base64.RawURLEncoding.EncodeToString(sig), nil
 }
 
-// issue mints the id and access tokens for a family and records the access
-// token. refresh is the refresh token to hand out (may be empty).
+// issue records an access token for a family and mints the id and access
+// tokens. refresh is the refresh token to hand out (may be empty).
 func (s *Server) issue(ctx context.Context, u store.User, fam store.Family, refresh string, authTime time.Time) (tokenResponse, error) {
 	now := s.clock.Now()
+	jti := random(16)
+	if err := s.store.RecordAccessToken(ctx, store.AccessTokenRecord{JTI: jti, FamilyID: fam.ID, UserID: u.ID,
+		ClientID: fam.ClientID, IssuedAt: now, ExpiresAt: now.Add(s.accessTTL())}); err != nil {
+		return tokenResponse{}, fmt.Errorf("record access token: %w", err)
+	}
+	return s.mint(ctx, u, fam, refresh, authTime, jti, now)
+}
+
+// mint signs the id and access tokens of an issue whose access-token record
+// (jti, issued now) is already stored — by issue, or by the refresh
+// rotation in the same transaction.
+func (s *Server) mint(ctx context.Context, u store.User, fam store.Family, refresh string, authTime time.Time, jti string, now time.Time) (tokenResponse, error) {
 	idc := s.idClaims(u, fam.ClientID, now, authTime)
 	id, err := s.sign(ctx, idc)
 	if err != nil {
@@ -206,16 +218,11 @@ func (s *Server) issue(ctx context.Context, u store.User, fam store.Family, refr
 	if s.faults.Has(faults.IDTokenTwoSegments) {
 		id = id[:strings.LastIndex(id, ".")]
 	}
-	jti := random(16)
 	var access string
 	if s.faults.Has(faults.OpaqueAccessToken) {
 		access = "at_" + random(32)
 	} else if access, err = s.sign(ctx, s.accessClaims(u, fam.ClientID, fam.Scope, jti, now)); err != nil {
 		return tokenResponse{}, err
-	}
-	if err := s.store.RecordAccessToken(ctx, store.AccessTokenRecord{JTI: jti, FamilyID: fam.ID, UserID: u.ID,
-		ClientID: fam.ClientID, IssuedAt: now, ExpiresAt: now.Add(s.accessTTL())}); err != nil {
-		return tokenResponse{}, fmt.Errorf("record access token: %w", err)
 	}
 	resp := tokenResponse{IDToken: id, AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
 		ExpiresIn: int64(s.accessTTL() / time.Second), Scope: fam.Scope}

@@ -131,9 +131,9 @@ func TestPercentileAndReport(t *testing.T) {
 	WriteReport(&b, runs, sign, "mock")
 	out := b.String()
 	for _, want := range []string{
-		"| codexauth memory | 2 | 1000 (900–1100) | 11.0 ms | 22.0 ms | 2.0 | 0 | 1.00 | 0.80 |",
-		"| codexauth sqlite | 1000000 | 850 | 11.0 ms |",
-		"| 1.10 | 50 MiB |",
+		"| codexauth memory | 2 | 1000 (900–1100) | 11.0 ms | 22.0 ms | 2.0 | 0 | 1.00 | 0.80 | – |",
+		"| codexauth sqlite | 1000000 | 1 | 850 | 11.0 ms |",
+		"| 1.10 | – | 50 MiB |",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("report lacks %q:\n%s", want, out)

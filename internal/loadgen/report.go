@@ -24,7 +24,12 @@ type Run struct {
 	Refresh  Result        `json:"refresh"`
 	Validate *Result       `json:"validate,omitempty"`
 	Memory   Memory        `json:"memory"` // of the server process, after the run
-	At       time.Time     `json:"at"`
+	// ServerCPU and LoadgenCPU are the processor time the server process and
+	// the generator used during the measured refreshes: per refresh, a
+	// figure other tenants of the machine disturb far less than the rate.
+	ServerCPU  time.Duration `json:"server_cpu_ns,omitempty"`
+	LoadgenCPU time.Duration `json:"loadgen_cpu_ns,omitempty"`
+	At         time.Time     `json:"at"`
 }
 
 // ReadRuns reads the JSON lines of a results file.
@@ -144,6 +149,21 @@ func (g *group) p99() time.Duration {
 	return time.Duration(median(g.each(func(r Run) float64 { return float64(r.Refresh.P99) })))
 }
 
+// cpuPerRefresh is the server process's processor time per refresh
+// (median over rounds), or "–" when it was not measured.
+func (g *group) cpuPerRefresh() string {
+	v := median(g.each(func(r Run) float64 {
+		if r.Refresh.OK == 0 {
+			return 0
+		}
+		return float64(r.ServerCPU) / float64(r.Refresh.OK)
+	}))
+	if v == 0 {
+		return "–"
+	}
+	return strconv.FormatFloat(v/float64(time.Millisecond), 'f', 2, 64) + " ms"
+}
+
 func spread(xs []float64, format func(float64) string) string {
 	if len(xs) < 2 {
 		return ""
@@ -175,8 +195,8 @@ func WriteReport(w io.Writer, runs []Run, sign SignBench, peerLabel string) {
 	ceiling := sign.Ceiling()
 	fmt.Fprintf(w, "RS256 signature: %s on one core, %s per signature with every core signing → ceiling %s refreshes/s (2 signatures each)\n\n",
 		sign.Serial, sign.Parallel, perSecond(ceiling))
-	fmt.Fprintln(w, "| server | rounds | refreshes/s median (range) | p50 | p99 | p99/p50 | errors | × "+peerLabel+" | × ceiling | validations/s | ready |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| server | rounds | refreshes/s median (range) | p50 | p99 | p99/p50 | errors | × "+peerLabel+" | × ceiling | server CPU/refresh | validations/s | ready |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, g := range groups {
 		if g.families != 0 {
 			continue
@@ -209,9 +229,9 @@ func WriteReport(w io.Writer, runs []Run, sign SignBench, peerLabel string) {
 		if g.p50() > 0 {
 			tail = float64(g.p99()) / float64(g.p50())
 		}
-		fmt.Fprintf(w, "| %s | %d | %s%s | %s | %s | %.1f | %d | %s | %s | %s | %s |\n", g.label, len(g.runs),
+		fmt.Fprintf(w, "| %s | %d | %s%s | %s | %s | %.1f | %d | %s | %s | %s | %s | %s |\n", g.label, len(g.runs),
 			perSecond(g.rate()), spread(g.each(func(r Run) float64 { return r.Refresh.Rate }), perSecond),
-			ms(g.p50()), ms(g.p99()), tail, errs, vsPeer, vsCeiling, validate, ms(time.Duration(median(ready))))
+			ms(g.p50()), ms(g.p99()), tail, errs, vsPeer, vsCeiling, g.cpuPerRefresh(), validate, ms(time.Duration(median(ready))))
 	}
 	writeScale(w, groups)
 }
@@ -233,15 +253,16 @@ func writeScale(w io.Writer, groups []*group) {
 	if len(labels) == 0 {
 		return
 	}
-	fmt.Fprintln(w, "\n| server | live families | refreshes/s | p50 | p99 | p50 / p50 at the smallest size | server memory (peak RSS) |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "\n| server | live families | rounds | refreshes/s | p50 | p99 | p50 / p50 at the smallest size | server CPU/refresh | server memory (peak RSS) | ready |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, l := range labels {
 		gs := byLabel[l]
 		sort.Slice(gs, func(i, j int) bool { return gs[i].families < gs[j].families })
 		for _, g := range gs {
 			peak := median(g.each(func(r Run) float64 { return float64(r.Memory.PeakKiB) }))
-			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %.2f | %.0f MiB |\n", l, g.families, perSecond(g.rate()),
-				ms(g.p50()), ms(g.p99()), float64(g.p50())/float64(gs[0].p50()), peak/1024)
+			ready := time.Duration(median(g.each(func(r Run) float64 { return float64(r.Ready) })))
+			fmt.Fprintf(w, "| %s | %d | %d | %s | %s | %s | %.2f | %s | %.0f MiB | %s |\n", l, g.families, len(g.runs), perSecond(g.rate()),
+				ms(g.p50()), ms(g.p99()), float64(g.p50())/float64(gs[0].p50()), g.cpuPerRefresh(), peak/1024, ms(ready))
 		}
 	}
 }

@@ -17,6 +17,12 @@ type AccessTokenRecord struct {
 	RevokedAt time.Time
 }
 
+// ForFamily returns r bound to family f: its id, user and client.
+func (r AccessTokenRecord) ForFamily(f Family) AccessTokenRecord {
+	r.FamilyID, r.UserID, r.ClientID = f.ID, f.UserID, f.ClientID
+	return r
+}
+
 // AccessTokens holds access-token records.
 type AccessTokens interface {
 	RecordAccessToken(ctx context.Context, r AccessTokenRecord) error

@@ -52,6 +52,10 @@ const (
 	WrongClient
 )
 
+// HandsOutTokens reports whether the caller answers the attempt with tokens
+// (RFC 6749 §5.1) rather than an error (§5.2).
+func (o RotateOutcome) HandsOutTokens() bool { return o == Rotated || o == GraceReplay }
+
 func (o RotateOutcome) String() string {
 	switch o {
 	case Rotated:
@@ -84,6 +88,12 @@ type RotateParams struct {
 	Grace          time.Duration
 	// ClientID, when set, must own the family; a mismatch changes nothing.
 	ClientID string
+	// Access, when set, is recorded in the same atomic step when the
+	// attempt hands out tokens (Rotated, GraceReplay): the access token the
+	// caller will sign with that JTI is then known exactly when the rotation
+	// is durable, at the cost of one write rather than two. The store fills
+	// FamilyID, UserID and ClientID from the family.
+	Access *AccessTokenRecord
 }
 
 // RotateResult reports the outcome with the records involved.
@@ -92,6 +102,11 @@ type RotateResult struct {
 	Family    Family
 	Presented RefreshToken
 	Child     RefreshToken
+	// User is the family's user as the same atomic step read it, for an
+	// attempt that hands out tokens (Rotated, GraceReplay); nil when the
+	// user no longer exists. The caller needs no second lookup to mint the
+	// tokens' claims.
+	User *User
 }
 
 // RefreshTokens holds token families.

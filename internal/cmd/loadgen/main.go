@@ -3,6 +3,7 @@
 //	loadgen run [flags] -- SERVER ARGS…   start a server ({port} in ARGS is replaced by a free port), time it to
 //	                                      ready, sign clients in, refresh for a while, validate, print one JSON line
 //	loadgen seed -store SPEC -families N  fill a fresh SQL store with N live token families
+//	loadgen pgdb -admin DSN -name NAME    (re)create a PostgreSQL database and print its DSN
 //	loadgen report -results FILE -sign FILE [-peer LABEL]
 //	                                      print the Markdown tables from the JSON lines and `go test -bench` output
 package main
@@ -37,6 +38,8 @@ func main() {
 		err = runCmd(ctx, os.Args[2:])
 	case "seed":
 		err = seedCmd(ctx, os.Args[2:])
+	case "pgdb":
+		err = pgdbCmd(ctx, os.Args[2:])
 	case "report":
 		err = reportCmd(os.Args[2:])
 	case "-h", "--help", "help":
@@ -53,7 +56,7 @@ func main() {
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: loadgen run [flags] -- SERVER ARGS… | loadgen seed -store SPEC -families N | loadgen report -results FILE -sign FILE")
+	fmt.Fprintln(w, "usage: loadgen run [flags] -- SERVER ARGS… | loadgen seed -store SPEC -families N | loadgen pgdb -admin DSN -name NAME | loadgen report -results FILE -sign FILE")
 }
 
 func runCmd(ctx context.Context, args []string) error {
@@ -107,7 +110,16 @@ func runCmd(ctx context.Context, args []string) error {
 		}
 	}
 	run := loadgen.Run{Label: *label, Kind: k, Families: *families, Clients: *clients, Ready: ready, At: time.Now().UTC()}
+	var serverCPU time.Duration
+	if proc != nil {
+		serverCPU = proc.CPU()
+	}
+	selfCPU := loadgen.SelfCPU()
 	run.Refresh = loadgen.RunRefresh(ctx, c, k, base+*tokenPath, chains, *duration)
+	run.LoadgenCPU = loadgen.SelfCPU() - selfCPU
+	if proc != nil {
+		run.ServerCPU = proc.CPU() - serverCPU
+	}
 	if *validate > 0 && k == loadgen.Codexauth {
 		v := loadgen.RunValidate(ctx, c, base, *secret, *user, chains, *validate)
 		run.Validate = &v
@@ -115,8 +127,9 @@ func runCmd(ctx context.Context, args []string) error {
 	if proc != nil {
 		run.Memory = proc.Memory()
 	}
-	fmt.Fprintf(os.Stderr, "%s: %.0f refreshes/s, p50 %s, p99 %s, %d errors\n", *label, run.Refresh.Rate,
-		run.Refresh.P50.Round(10*time.Microsecond), run.Refresh.P99.Round(10*time.Microsecond), run.Refresh.Errors)
+	fmt.Fprintf(os.Stderr, "%s: %.0f refreshes/s, p50 %s, p99 %s, %d errors, server CPU %s/refresh, loadgen CPU %s/refresh\n", *label, run.Refresh.Rate,
+		run.Refresh.P50.Round(10*time.Microsecond), run.Refresh.P99.Round(10*time.Microsecond), run.Refresh.Errors,
+		perOp(run.ServerCPU, run.Refresh.OK), perOp(run.LoadgenCPU, run.Refresh.OK))
 	return json.NewEncoder(os.Stdout).Encode(run)
 }
 
@@ -133,6 +146,22 @@ func seedCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "seeded %d families in %s\n", *n, time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+func pgdbCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("pgdb", flag.ContinueOnError)
+	admin := fs.String("admin", os.Getenv("CODEXAUTH_TEST_POSTGRES"), "DSN of a user allowed to CREATE DATABASE")
+	name := fs.String("name", "", "database to (re)create")
+	durable := fs.Bool("fsync", true, "turn fsync and synchronous_commit on for the server")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	dsn, err := loadgen.FreshPostgresDB(ctx, *admin, *name, *durable)
+	if err != nil {
+		return err
+	}
+	fmt.Println(dsn)
 	return nil
 }
 
@@ -159,4 +188,11 @@ func reportCmd(args []string) error {
 	}
 	loadgen.WriteReport(os.Stdout, runs, sign, *peer)
 	return nil
+}
+
+func perOp(d time.Duration, n int) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return (d / time.Duration(n)).Round(time.Microsecond)
 }

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"time"
 
@@ -79,11 +80,27 @@ func (s *Store) RotateRefreshToken(ctx context.Context, p store.RotateParams) (s
 	case store.GraceReplay:
 		res.Child = decision.Child
 	case store.Rotated:
+		if _, taken := s.refresh[p.ChildHash]; taken {
+			return store.RotateResult{}, fmt.Errorf("rotate: successor hash already stored: %w", store.ErrConflict)
+		}
+	}
+	if decision.Outcome.HandsOutTokens() && p.Access != nil {
+		if _, taken := s.access[p.Access.JTI]; taken {
+			return store.RotateResult{}, fmt.Errorf("rotate: access token id already recorded: %w", store.ErrConflict)
+		}
+		s.access[p.Access.JTI] = p.Access.ForFamily(f)
+	}
+	if decision.Outcome == store.Rotated {
 		t.RotatedAt, t.ChildHash = p.Now, p.ChildHash
 		s.refresh[t.Hash] = t
 		child := store.RefreshToken{Hash: p.ChildHash, FamilyID: f.ID, ParentHash: t.Hash, CreatedAt: p.Now, ExpiresAt: p.ChildExpiresAt}
 		s.refresh[child.Hash] = child
 		res.Presented, res.Child = t, child
+	}
+	if decision.Outcome.HandsOutTokens() {
+		if u, ok := s.users[f.UserID]; ok {
+			res.User = &u
+		}
 	}
 	res.Outcome = decision.Outcome
 	return res, nil

@@ -20,12 +20,15 @@ func (s *Store) RecordAccessToken(ctx context.Context, r store.AccessTokenRecord
 	return nil
 }
 
+// selectAccess is what every bearer validation runs (prepared at Open).
+const selectAccess = `SELECT a.jti, a.family_id, a.user_id, a.client_id, a.issued_at, a.expires_at, a.revoked_at, f.revoked_at
+	FROM access_tokens a LEFT JOIN families f ON f.id = a.family_id WHERE a.jti = ?`
+
 func (s *Store) GetAccessToken(ctx context.Context, jti string) (store.AccessTokenRecord, error) {
 	var r store.AccessTokenRecord
 	var iss, exp, rev int64
 	var famRev sql.NullInt64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT a.jti, a.family_id, a.user_id, a.client_id, a.issued_at, a.expires_at, a.revoked_at, f.revoked_at
-		FROM access_tokens a LEFT JOIN families f ON f.id = a.family_id WHERE a.jti = ?`), jti).
+	err := s.queryRow(ctx, selectAccess, jti).
 		Scan(&r.JTI, &r.FamilyID, &r.UserID, &r.ClientID, &iss, &exp, &rev, &famRev)
 	if err != nil {
 		return r, notFound(err)

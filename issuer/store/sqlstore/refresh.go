@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/codexauth/codexauth/issuer/store"
@@ -77,55 +75,6 @@ func (s *Store) ListFamilies(ctx context.Context, userID string) ([]store.Family
 		out = append(out, f)
 	}
 	return out, rows.Err()
-}
-
-func (s *Store) RotateRefreshToken(ctx context.Context, p store.RotateParams) (store.RotateResult, error) {
-	var res store.RotateResult
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res = store.RotateResult{}
-		t, err := scanRefresh(tx.QueryRowContext(ctx, s.q(`SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`+s.d.ForUpdate), p.PresentedHash))
-		if errors.Is(err, store.ErrNotFound) {
-			res.Outcome = store.Unknown
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		f, err := scanFamily(tx.QueryRowContext(ctx, s.q(`SELECT `+familyCols+` FROM families WHERE id = ?`+s.d.ForUpdate), t.FamilyID))
-		if err != nil {
-			return fmt.Errorf("family of refresh token: %w", err)
-		}
-		res.Family, res.Presented = f, t
-		dec := store.DecideRotation(t, f, p, func(h string) (store.RefreshToken, bool) {
-			c, err := scanRefresh(tx.QueryRowContext(ctx, s.q(`SELECT `+refreshCols+` FROM refresh_tokens WHERE hash = ?`), h))
-			return c, err == nil
-		})
-		res.Outcome = dec.Outcome
-		switch dec.Outcome {
-		case store.Reused:
-			if !f.Revoked() {
-				if _, err := tx.ExecContext(ctx, s.q(`UPDATE families SET revoked_at = ?, revoke_reason = ? WHERE id = ? AND revoked_at = 0`), ns(p.Now), "refresh_token_reused", f.ID); err != nil {
-					return err
-				}
-				res.Family.RevokedAt, res.Family.RevokeReason = p.Now, "refresh_token_reused"
-			}
-		case store.GraceReplay:
-			res.Child = dec.Child
-		case store.Rotated:
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE refresh_tokens SET rotated_at = ?, child_hash = ? WHERE hash = ?`), ns(p.Now), p.ChildHash, t.Hash); err != nil {
-				return err
-			}
-			child := store.RefreshToken{Hash: p.ChildHash, FamilyID: f.ID, ParentHash: t.Hash, CreatedAt: p.Now, ExpiresAt: p.ChildExpiresAt}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO refresh_tokens (hash, family_id, parent_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`),
-				child.Hash, child.FamilyID, child.ParentHash, ns(child.CreatedAt), ns(child.ExpiresAt)); err != nil {
-				return err
-			}
-			res.Presented.RotatedAt, res.Presented.ChildHash = p.Now, p.ChildHash
-			res.Child = child
-		}
-		return nil
-	})
-	return res, err
 }
 
 func (s *Store) RevokeFamily(ctx context.Context, familyID, reason string, now time.Time) error {

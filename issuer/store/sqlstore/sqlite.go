@@ -19,6 +19,9 @@ import (
 // holds the database write lock from its first statement.
 var SQLite = Dialect{
 	Name: "sqlite",
+	// SQLite has one writer at a time: rotations queue for the write lock
+	// anyway, so they may as well share its transaction and fsync.
+	GroupCommit: 64,
 	IsTransient: func(err error) bool {
 		var se *sqlite.Error
 		if errors.As(err, &se) {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/codexauth/codexauth/issuer/store"
@@ -31,12 +32,19 @@ type Dialect struct {
 	// IsTransient classifies driver errors that a retry may cure (SQLite busy,
 	// PostgreSQL serialization failures); nil means none are retried.
 	IsTransient func(error) bool
+	// GroupCommit is the largest number of concurrent rotations committed
+	// in one transaction (see rotationBatcher); 0 gives each its own.
+	GroupCommit int
 }
 
 // Store is a store.Store over database/sql.
 type Store struct {
-	db *sql.DB
-	d  Dialect
+	db      *sql.DB
+	d       Dialect
+	batcher *rotationBatcher // nil without group commit
+	// prepared holds the hot path's statements, prepared once (query text
+	// after q → *sql.Stmt): parsing SQL is a good part of a rotation's cost.
+	prepared sync.Map
 }
 
 var _ store.Store = (*Store)(nil)
@@ -46,6 +54,12 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	s := &Store{db: db, d: d}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("%s: migrate: %w", d.Name, err)
+	}
+	if err := s.prepareHot(ctx, append(s.rotationQueries(), selectAccess)...); err != nil {
+		return nil, err
+	}
+	if d.GroupCommit > 1 {
+		s.batcher = newRotationBatcher(s, d.GroupCommit)
 	}
 	return s, nil
 }
@@ -69,6 +83,42 @@ func (s *Store) q(query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// stmt returns query (with ? placeholders) as a statement of tx. The hot
+// path's statements are prepared once at Open (see prepareHot), so they are
+// parsed once per connection rather than at every execution; any other
+// query is prepared on tx's own connection (never on a second one: a
+// transaction waiting for a free connection could wait forever).
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	query = s.q(query)
+	if st, ok := s.prepared.Load(query); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt)), nil
+	}
+	return tx.PrepareContext(ctx, query)
+}
+
+// queryRow runs query outside a transaction, prepared when it is one of
+// the hot statements.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	query = s.q(query)
+	if st, ok := s.prepared.Load(query); ok {
+		return st.(*sql.Stmt).QueryRowContext(ctx, args...)
+	}
+	return s.db.QueryRowContext(ctx, query, args...)
+}
+
+// prepareHot prepares the statements every refresh and validation runs.
+func (s *Store) prepareHot(ctx context.Context, queries ...string) error {
+	for _, query := range queries {
+		query = s.q(query)
+		st, err := s.db.PrepareContext(ctx, query)
+		if err != nil {
+			return fmt.Errorf("%s: prepare: %w", s.d.Name, err)
+		}
+		s.prepared.Store(query, st)
+	}
+	return nil
 }
 
 // tx runs fn in a transaction, retrying a few times when the engine reports
@@ -170,5 +220,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.db.PingContext(ctx)
 }
 
-// Close closes the database handle.
-func (s *Store) Close() error { return s.db.Close() }
+// Close stops group commit (after the batch in flight) and closes the
+// database handle.
+func (s *Store) Close() error {
+	if s.batcher != nil {
+		s.batcher.close()
+	}
+	s.prepared.Range(func(_, st any) bool {
+		_ = st.(*sql.Stmt).Close()
+		return true
+	})
+	return s.db.Close()
+}

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore Factory) {
 		{"RefreshGraceReplay", testGrace},
 		{"RefreshExpiredAndRevoked", testRefreshExpired},
 		{"AccessTokensFollowFamily", testAccess},
+		{"RotationRecordsAccessAndReadsUser", testRotationRecordsAccessAndReadsUser},
 		{"Sessions", testSessions},
 		{"SigningKeys", testKeys},
 		{"Secrets", testSecrets},
@@ -44,6 +45,8 @@ func Run(t *testing.T, newStore Factory) {
 		{"ConcurrentCodeConsume", testConcurrentCode},
 		{"ConcurrentDeviceClaim", testConcurrentDevice},
 		{"ConcurrentRotation", testConcurrentRotation},
+		{"ConcurrentChains", testConcurrentChains},
+		{"RotationFailureIsolated", testRotationFailureIsolated},
 		{"ConcurrentKeyBootstrap", testConcurrentKeys},
 	}
 	for _, tc := range tests {
