@@ -42,6 +42,8 @@ type Store struct {
 	db      *sql.DB
 	d       Dialect
 	batcher *rotationBatcher // nil without group commit
+	// background stops the dialect's housekeeping (SQLite's checkpoints).
+	background func()
 	// prepared holds the hot path's statements, prepared once (query text
 	// after q → *sql.Stmt): parsing SQL is a good part of a rotation's cost.
 	prepared sync.Map
@@ -225,6 +227,10 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	if s.batcher != nil {
 		s.batcher.close()
+	}
+	if s.background != nil {
+		s.background()
+		s.background = nil
 	}
 	s.prepared.Range(func(_, st any) bool {
 		_ = st.(*sql.Stmt).Close()
