@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,6 +74,7 @@ func runCmd(ctx context.Context, args []string) error {
 	readyPath := fs.String("ready-path", "/readyz", "path that answers 200 once the server is ready")
 	tokenPath := fs.String("token-path", "/oauth/token", "token endpoint path")
 	logPath := fs.String("log", os.DevNull, "file for the server's output")
+	cpuProfile := fs.String("cpuprofile", "", "write the generator's own CPU profile here")
 	baseURL := fs.String("base", "", "drive a server that already runs at this URL instead of starting one (no ready time, no memory)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -97,6 +99,17 @@ func runCmd(ctx context.Context, args []string) error {
 			return err
 		}
 		defer proc.Stop()
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	k := loadgen.Kind(*kind)
 	c := loadgen.NewHTTPClient(*clients)
