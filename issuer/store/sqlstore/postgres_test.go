@@ -74,3 +74,12 @@ func BenchmarkRotationPostgres(b *testing.B) {
 	defer s.Close()
 	storetest.BenchmarkRotation(b, s)
 }
+
+func BenchmarkConcurrentRotationPostgres(b *testing.B) {
+	s, err := sqlstore.OpenPostgres(context.Background(), storetest.FreshPostgres(b, storetest.PostgresDSN(b)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkConcurrentRotation(b, s)
+}

@@ -85,3 +85,12 @@ func TestSQLiteUpgradeAppliesOnlyNewMigrations(t *testing.T) {
 		t.Fatalf("upgraded table missing: %v", err)
 	}
 }
+
+func BenchmarkConcurrentRotationSQLite(b *testing.B) {
+	s, err := sqlstore.OpenSQLite(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkConcurrentRotation(b, s)
+}
