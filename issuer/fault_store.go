@@ -117,7 +117,24 @@ func (f *faultStore) checkWithoutRotating(ctx context.Context, p store.RotatePar
 	case p.ClientID != "" && p.ClientID != fam.ClientID:
 		return store.RotateResult{Outcome: store.WrongClient, Family: fam}, nil
 	}
-	return store.RotateResult{Outcome: store.Rotated, Family: fam, Presented: t}, nil
+	return f.handOut(ctx, p, store.RotateResult{Outcome: store.Rotated, Family: fam, Presented: t})
+}
+
+// handOut does for a result made up here what a real rotation does in its
+// transaction when it hands out tokens: record the access token and read
+// the user.
+func (f *faultStore) handOut(ctx context.Context, p store.RotateParams, res store.RotateResult) (store.RotateResult, error) {
+	if p.Access != nil {
+		if err := f.Store.RecordAccessToken(ctx, p.Access.ForFamily(res.Family)); err != nil {
+			return store.RotateResult{}, err
+		}
+	}
+	if u, err := f.Store.GetUser(ctx, res.Family.UserID); err == nil {
+		res.User = &u
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return store.RotateResult{}, err
+	}
+	return res, nil
 }
 
 // fork starts a new family for a reused token's user: the branch that
@@ -130,7 +147,7 @@ func (f *faultStore) fork(ctx context.Context, p store.RotateParams, of store.Fa
 		return store.RotateResult{}, err
 	}
 	observed(ctx).fork = token
-	return store.RotateResult{Outcome: store.Rotated, Family: branch}, nil
+	return f.handOut(ctx, p, store.RotateResult{Outcome: store.Rotated, Family: branch})
 }
 
 // ConsumeAuthCode: code-reusable redeems a spent code again.

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -143,7 +144,9 @@ func (s *Server) Mount(r chi.Router) {
 	get("/.well-known/openid-configuration", s.handleDiscovery)
 	get("/.well-known/jwks.json", s.handleJWKS)
 	get("/oauth/authorize", s.handleAuthorize)
-	post("/oauth/token", s.handleToken)
+	// The token endpoint admits requests in arrival order, one per
+	// processor: signing is CPU-bound, and a fair queue keeps the tail short.
+	post("/oauth/token", newCPUQueue(runtime.GOMAXPROCS(0)).admit(http.HandlerFunc(s.handleToken)).ServeHTTP)
 	post("/oauth/revoke", s.handleRevoke)
 	post("/api/accounts/deviceauth/usercode", s.handleDeviceUserCode)
 	post("/api/accounts/deviceauth/token", s.handleDeviceToken)

@@ -166,23 +166,30 @@ func (s *Server) accessClaims(u store.User, clientID, scope, jti string, now, ex
 	}
 }
 
-// issue mints the id and access tokens for a family and records the access
-// token. refresh is the refresh token to hand out (may be empty).
+// issue records an access token for a family and mints the id and access
+// tokens. refresh is the refresh token to hand out (may be empty).
 func (s *Server) issue(ctx context.Context, u store.User, fam store.Family, refresh string, authTime time.Time) (tokenResponse, error) {
 	now := s.clock.Now()
+	jti := random(16)
+	if err := s.store.RecordAccessToken(ctx, store.AccessTokenRecord{JTI: jti, FamilyID: fam.ID, UserID: u.ID,
+		ClientID: fam.ClientID, IssuedAt: now, ExpiresAt: now.Add(s.accessTTL())}); err != nil {
+		return tokenResponse{}, fmt.Errorf("record access token: %w", err)
+	}
+	return s.mint(ctx, u, fam, refresh, authTime, jti, now)
+}
+
+// mint signs the id and access tokens of an issue whose access-token record
+// (jti, issued now) is already stored — by issue, or by the refresh
+// rotation in the same transaction.
+func (s *Server) mint(ctx context.Context, u store.User, fam store.Family, refresh string, authTime time.Time, jti string, now time.Time) (tokenResponse, error) {
 	ttl := s.accessTTL()
 	id, err := s.signer.sign(ctx, idToken, s.idClaims(u, fam.ClientID, now, authTime))
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	jti := random(16)
 	access, err := s.signer.sign(ctx, accessToken, s.accessClaims(u, fam.ClientID, fam.Scope, jti, now, now.Add(ttl)))
 	if err != nil {
 		return tokenResponse{}, err
-	}
-	if err := s.store.RecordAccessToken(ctx, store.AccessTokenRecord{JTI: jti, FamilyID: fam.ID, UserID: u.ID,
-		ClientID: fam.ClientID, IssuedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
-		return tokenResponse{}, fmt.Errorf("record access token: %w", err)
 	}
 	s.metrics.tokensIssued.Inc()
 	return tokenResponse{IDToken: id, AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",

@@ -13,3 +13,7 @@ func TestMemoryStore(t *testing.T) {
 }
 
 func BenchmarkRotation(b *testing.B) { storetest.BenchmarkRotation(b, memory.New()) }
+
+func BenchmarkConcurrentRotation(b *testing.B) {
+	storetest.BenchmarkConcurrentRotation(b, memory.New())
+}

@@ -18,10 +18,11 @@ const migrationLockID = 0x636f646578 // "codex"
 // their row with SELECT … FOR UPDATE, so replicas sharing a database
 // serialise on it.
 var Postgres = Dialect{
-	Name:      "postgres",
-	Numbered:  true,
-	ForUpdate: " FOR UPDATE",
-	BlobType:  "BYTEA",
+	Name:        "postgres",
+	Numbered:    true,
+	ForUpdate:   " FOR UPDATE",
+	BlobType:    "BYTEA",
+	GroupCommit: 64,
 	LockMigrations: func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockID)
 		return err

@@ -57,9 +57,12 @@ func TestPostgresConcurrentMigration(t *testing.T) {
 	if err := s.DB().QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	versions, _, _ := sqlstore.Migrations()
-	if n != len(versions) {
-		t.Fatalf("%d migration rows, want %d", n, len(versions))
+	ms, err := sqlstore.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != len(ms) {
+		t.Fatalf("%d migration rows, want %d", n, len(ms))
 	}
 }
 
@@ -70,4 +73,13 @@ func BenchmarkRotationPostgres(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchmarkRotation(b, s)
+}
+
+func BenchmarkConcurrentRotationPostgres(b *testing.B) {
+	s, err := sqlstore.OpenPostgres(context.Background(), storetest.FreshPostgres(b, storetest.PostgresDSN(b)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkConcurrentRotation(b, s)
 }

@@ -1,8 +1,9 @@
--- codexauth schema, version 1. Every secret column holds store.Hash(secret), never the secret.
--- Times are Unix nanoseconds (BIGINT); 0 means "not set".
+-- The schema exactly as the statement splitter of schema versions 1 and 2 applied it (comments cut, split on ';'),
+-- generated from migrations/0001_init.sql and 0002_personal_access_tokens.sql before they became one statement per
+-- file. TestSQLiteLegacyDatabase opens a database built from it: the bookkeeping and the schema must carry over.
 CREATE TABLE users (
     id   TEXT PRIMARY KEY,
-    data TEXT NOT NULL -- store.User as JSON
+    data TEXT NOT NULL 
 );
 CREATE TABLE auth_codes (
     hash           TEXT PRIMARY KEY,
@@ -73,7 +74,6 @@ CREATE TABLE signing_keys (
     retired_at  BIGINT NOT NULL DEFAULT 0,
     drop_after  BIGINT NOT NULL DEFAULT 0
 );
--- At most one active key, whatever replicas do concurrently.
 CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys (retired_at) WHERE retired_at = 0;
 CREATE TABLE secrets (
     name  TEXT PRIMARY KEY,
@@ -98,4 +98,11 @@ CREATE TABLE agent_tasks (
 CREATE TABLE used_nonces (
     nonce      TEXT PRIMARY KEY,
     expires_at BIGINT NOT NULL
+);
+CREATE TABLE personal_access_tokens (
+    hash       TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    revoked_at BIGINT NOT NULL DEFAULT 0
 );

@@ -1,0 +1,102 @@
+package memory
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/codexauth/codexauth/issuer/store"
+)
+
+func (s *Store) CreateAgentIdentity(ctx context.Context, a store.AgentIdentity) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.agents[a.RuntimeID]; ok {
+		return store.ErrConflict
+	}
+	s.agents[a.RuntimeID] = a
+	return nil
+}
+
+func (s *Store) GetAgentIdentity(ctx context.Context, runtimeID string) (store.AgentIdentity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.agents[runtimeID]
+	if !ok {
+		return store.AgentIdentity{}, store.ErrNotFound
+	}
+	return a, nil
+}
+
+func (s *Store) ListAgentIdentities(ctx context.Context) ([]store.AgentIdentity, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]store.AgentIdentity, 0, len(s.agents))
+	for _, a := range s.agents {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+func (s *Store) RevokeAgentIdentity(ctx context.Context, runtimeID string, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.agents[runtimeID]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if a.RevokedAt.IsZero() {
+		a.RevokedAt = now
+		s.agents[runtimeID] = a
+	}
+	return nil
+}
+
+func (s *Store) CreateAgentTask(ctx context.Context, t store.AgentTask) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.tasks[t.TaskID]; ok {
+		return store.ErrConflict
+	}
+	for _, o := range s.tasks {
+		if o.RuntimeID == t.RuntimeID && o.Nonce == t.Nonce {
+			return store.ErrConflict
+		}
+	}
+	s.tasks[t.TaskID] = t
+	return nil
+}
+
+func (s *Store) GetAgentTask(ctx context.Context, taskID string) (store.AgentTask, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.tasks[taskID]
+	if !ok {
+		return store.AgentTask{}, store.ErrNotFound
+	}
+	return t, nil
+}
+
+func (s *Store) ListAgentTasks(ctx context.Context, runtimeID string) ([]store.AgentTask, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.AgentTask
+	for _, t := range s.tasks {
+		if t.RuntimeID == runtimeID {
+			out = append(out, t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+func (s *Store) UseNonce(ctx context.Context, nonce string, expiresAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.nonces[nonce]; ok {
+		return store.ErrAlreadyUsed
+	}
+	s.nonces[nonce] = expiresAt
+	return nil
+}

@@ -1,0 +1,1 @@
+CREATE INDEX auth_codes_expires ON auth_codes (expires_at);

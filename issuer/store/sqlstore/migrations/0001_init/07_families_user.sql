@@ -1,0 +1,1 @@
+CREATE INDEX families_user ON families (user_id);

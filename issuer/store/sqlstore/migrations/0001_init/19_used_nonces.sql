@@ -1,0 +1,4 @@
+CREATE TABLE used_nonces (
+    nonce      TEXT PRIMARY KEY,
+    expires_at BIGINT NOT NULL
+);
