@@ -120,7 +120,7 @@ func TestGoOIDCAndOAuth2WithDefaultSettings(t *testing.T) {
 	if err := provider.Claims(&meta); err != nil || meta.Revocation == "" || meta.Userinfo == "" {
 		t.Fatalf("discovery lacks revocation_endpoint or userinfo_endpoint: %+v %v", meta, err)
 	}
-	t.Logf("flow: discovery: issuer %s, token %s, userinfo %s", iss.URL, provider.Endpoint().TokenURL, provider.UserInfoEndpoint())
+	t.Logf("go-oidc + x/oauth2: flow: discovery: issuer %s, token %s, userinfo %s", iss.URL, provider.Endpoint().TokenURL, provider.UserInfoEndpoint())
 
 	// Authorization code + PKCE (S256) + nonce, approved headlessly as alice.
 	conf := &oauth2.Config{ClientID: clientID, Endpoint: provider.Endpoint(), RedirectURL: redirect,
@@ -142,7 +142,7 @@ func TestGoOIDCAndOAuth2WithDefaultSettings(t *testing.T) {
 	if tok.RefreshToken == "" || rawID == "" {
 		t.Fatalf("code exchange answered no refresh token or id_token: %+v", tok)
 	}
-	t.Logf("flow: authorization code + PKCE S256 + nonce: code exchanged, refresh token and id_token received")
+	t.Logf("go-oidc + x/oauth2: flow: authorization code + PKCE S256 + nonce: code exchanged, refresh token and id_token received")
 
 	// id_token verification: signature through the JWKS, iss, aud, exp.
 	verifier := provider.Verifier(&oidc.Config{ClientID: clientID})
@@ -157,7 +157,7 @@ func TestGoOIDCAndOAuth2WithDefaultSettings(t *testing.T) {
 	if first.AuthTime == 0 || first.AuthTime > idTok.IssuedAt.Unix() {
 		t.Fatalf("auth_time %d, iat %d", first.AuthTime, idTok.IssuedAt.Unix())
 	}
-	t.Logf("flow: id_token verified (kid %v): sub %s, nonce matches, auth_time %d", header(t, rawID)["kid"], idTok.Subject, first.AuthTime)
+	t.Logf("go-oidc + x/oauth2: flow: id_token verified (kid %v): sub %s, nonce matches, auth_time %d", header(t, rawID)["kid"], idTok.Subject, first.AuthTime)
 
 	// UserInfo (OIDC Core §5.3) with the access token.
 	info, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
@@ -167,7 +167,7 @@ func TestGoOIDCAndOAuth2WithDefaultSettings(t *testing.T) {
 	if info.Subject != idTok.Subject || info.Email != first.Email {
 		t.Fatalf("userinfo sub %q email %q, want %q %q", info.Subject, info.Email, idTok.Subject, first.Email)
 	}
-	t.Logf("flow: userinfo: sub %s, email %s", info.Subject, info.Email)
+	t.Logf("go-oidc + x/oauth2: flow: userinfo: sub %s, email %s", info.Subject, info.Email)
 
 	// TokenSource refresh, a minute (of the issuer's clock) later.
 	iss.Advance(time.Minute)
@@ -188,7 +188,7 @@ func TestGoOIDCAndOAuth2WithDefaultSettings(t *testing.T) {
 		t.Fatalf("refreshed id_token: sub %q auth_time %d nonce %q iat %v; want sub, auth_time and nonce kept (OIDC Core §12.2)",
 			idTok2.Subject, claimsOf(t, idTok2).AuthTime, idTok2.Nonce, idTok2.IssuedAt)
 	}
-	t.Logf("flow: TokenSource refresh: new access token, rotated refresh token, id_token verified with the same sub, auth_time and nonce")
+	t.Logf("go-oidc + x/oauth2: flow: TokenSource refresh: new access token, rotated refresh token, id_token verified with the same sub, auth_time and nonce")
 
 	// Key rotation: the next id_token is signed by the new key, which the
 	// verifier fetches on sight of its kid; tokens of the old key still verify.
@@ -210,7 +210,7 @@ func TestGoOIDCAndOAuth2WithDefaultSettings(t *testing.T) {
 	if _, err := verifier.Verify(ctx, rawID2); err != nil {
 		t.Fatalf("id_token of the retired key no longer verifies: %v", err)
 	}
-	t.Logf("flow: key rotation: new kid %s verified after a JWKS refetch; the retired key's id_token still verifies", kid)
+	t.Logf("go-oidc + x/oauth2: flow: key rotation: new kid %s verified after a JWKS refetch; the retired key's id_token still verifies", kid)
 
 	// Revocation (RFC 7009), then the TokenSource can no longer refresh.
 	res, err := http.PostForm(meta.Revocation, url.Values{"token": {rotated.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {clientID}})
@@ -226,7 +226,7 @@ func TestGoOIDCAndOAuth2WithDefaultSettings(t *testing.T) {
 	if !errors.As(err, &re) || re.ErrorCode != "refresh_token_invalidated" {
 		t.Fatalf("refresh after revocation: %v, want a RetrieveError refresh_token_invalidated", err)
 	}
-	t.Logf("flow: revocation: refresh token revoked; the TokenSource's next refresh fails with %s", re.ErrorCode)
+	t.Logf("go-oidc + x/oauth2: flow: revocation: refresh token revoked; the TokenSource's next refresh fails with %s", re.ErrorCode)
 
 	// x/oauth2 authenticates in HTTP Basic first (AuthStyleAutoDetect): the
 	// issuer must accept that at once, never make the library fall back.
@@ -236,5 +236,5 @@ func TestGoOIDCAndOAuth2WithDefaultSettings(t *testing.T) {
 			t.Fatalf("token call %d: status %d, basic %v: x/oauth2's default client authentication was not accepted at once (%+v)", i, c.status, c.basic, calls)
 		}
 	}
-	t.Logf("flow: %d token-endpoint calls, all with the client id in HTTP Basic (x/oauth2's default), none refused", len(calls))
+	t.Logf("go-oidc + x/oauth2: flow: %d token-endpoint calls, all with the client id in HTTP Basic (x/oauth2's default), none refused", len(calls))
 }
