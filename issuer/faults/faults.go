@@ -97,14 +97,6 @@ const (
 	PATMissingField        = "pat-missing-field"
 	WorkloadTTLTooLong     = "workload-ttl-7200"
 	WorkloadOpaqueToken    = "workload-opaque-token"
-	NonceDropped           = "nonce-dropped"
-	AuthTimeAtIssue        = "auth-time-at-issue"
-	PromptNoneLoginPage    = "prompt-none-login-page"
-	RevokeHintStrict       = "revoke-hint-strict"
-	BasicClientRefused     = "basic-client-refused"
-	UserinfoMissing        = "userinfo-missing"
-	ASMetadataMissing      = "as-metadata-missing"
-	RefreshScopeUnchecked  = "refresh-scope-unchecked"
 )
 
 var catalogue = map[string]Fault{}
