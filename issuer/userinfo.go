@@ -72,8 +72,8 @@ func bearerToken(w http.ResponseWriter, r *http.Request) (string, *oauth.Error) 
 		if perr != nil {
 			return "", perr
 		}
-		if p.has("access_token") {
-			found = append(found, p.get("access_token"))
+		if tok := p.get("access_token"); tok != "" {
+			found = append(found, tok)
 		}
 	}
 	switch len(found) {

@@ -48,6 +48,18 @@ func givenAuthorizedWith(ctx SpecContext, redirect string, extra ...string) auth
 	return a
 }
 
+// givenTokens redeems an authorized code as codex does, as a step (blocked
+// by CDX-BROWSER-005).
+func givenTokens(ctx SpecContext, a authorized) wire.Tokens {
+	GinkgoHelper()
+	ex := a.exchange(ctx)
+	toks, err := wire.ParseTokens(ex)
+	if ex.Err != nil || ex.Status != 200 || err != nil {
+		blockedBy("CDX-BROWSER-005", "redeeming a code with its verifier and redirect_uri failed: %s", ex)
+	}
+	return toks
+}
+
 // jwtClaims decodes a JWT payload as a step of a spec about its claims
 // (blocked by CDX-CLAIMS-002 when codex could not read it either).
 func jwtClaims(raw, what string) map[string]any {
@@ -119,7 +131,7 @@ var _ = Describe("OpenID Connect for standard clients", func() {
 
 	Requirement("CDX-OIDC-001", auth, func(ctx SpecContext) {
 		nonce := wire.NewState()
-		toks := givenAuthorizedWith(ctx, redirect, "nonce", nonce).givenRedeemed(ctx)
+		toks := givenTokens(ctx, givenAuthorizedWith(ctx, redirect, "nonce", nonce))
 		Expect(jwtClaims(toks.IDToken, "the id_token")).To(HaveKeyWithValue("nonce", nonce),
 			"the id_token does not carry the nonce of the authorization request (OIDC Core §3.1.3.7)")
 	})
@@ -131,7 +143,7 @@ var _ = Describe("OpenID Connect for standard clients", func() {
 		if clock { // the code is redeemed a minute after the user signed in (codes live longer: RFC 6749 §4.1.2)
 			Expect(target.Advance(ctx, 61*time.Second)).To(Succeed())
 		}
-		toks := a.givenRedeemed(ctx)
+		toks := givenTokens(ctx, a)
 		first := jwtClaims(toks.IDToken, "the id_token")
 		authTime, iat := intClaim(first, "auth_time"), intClaim(first, "iat")
 		Expect(authTime).To(BeNumerically("<=", iat), "auth_time %d lies after the id_token's iat %d", authTime, iat)
@@ -197,7 +209,7 @@ var _ = Describe("OpenID Connect for standard clients", func() {
 	})
 
 	Requirement("CDX-OIDC-005", auth, func(ctx SpecContext) {
-		givenAuthorized(ctx, redirect).givenRedeemed(ctx) // the client id in the body works
+		givenTokens(ctx, givenAuthorized(ctx, redirect)) // the client id in the body works
 		a := givenAuthorized(ctx, redirect)
 		c := client()
 		ex := c.Do(ctx, http.MethodPost, c.Issuer+"/oauth/token", "application/x-www-form-urlencoded",
