@@ -438,7 +438,7 @@ func (s *Server) adminMintTokens(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, s.storeErr(r, "create family", err))
 		return
 	}
-	resp, err := s.issue(ctx, u, fam, refresh, now)
+	resp, err := s.issue(ctx, u, fam, refresh, authnContext{AuthTime: now.Unix()}, fam.Scope)
 	if err != nil {
 		oauth.Write(w, s.storeErr(r, "issue tokens", err))
 		return

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
@@ -20,6 +22,10 @@ var CodexRedirectURIs = []string{
 	"http://localhost:1457/auth/callback",
 }
 
+// codeLoginRequired answers prompt=none when nobody is signed in (OIDC Core
+// §3.1.2.6).
+const codeLoginRequired = "login_required"
+
 // redirectAllowed is an exact string match against the registered URIs
 // (OAuth 2.0 Security BCP §4.1.3: no pattern matching).
 func (s *Server) redirectAllowed(uri string) bool {
@@ -32,6 +38,11 @@ func (s *Server) redirectAllowed(uri string) bool {
 // authzRequest is a validated authorization request.
 type authzRequest struct {
 	ClientID, RedirectURI, State, Challenge, Scope string
+	// Nonce goes into every id_token of the grant (OIDC Core §3.1.2.1).
+	Nonce string
+	// PromptNone: the client wants no page, only a redirect (OIDC Core
+	// §3.1.2.1 prompt=none).
+	PromptNone bool
 }
 
 // validateAuthorize checks an authorization request (RFC 6749 §4.1.1,
@@ -45,7 +56,7 @@ func (s *Server) validateAuthorize(q url.Values) (req authzRequest, redirectErr,
 		}
 	}
 	req = authzRequest{ClientID: q.Get("client_id"), RedirectURI: q.Get("redirect_uri"), State: q.Get("state"),
-		Challenge: q.Get("code_challenge"), Scope: q.Get("scope")}
+		Challenge: q.Get("code_challenge"), Scope: q.Get("scope"), Nonce: q.Get("nonce")}
 	if err := s.checkClient(req.ClientID); err != nil {
 		return req, nil, err
 	}
@@ -72,6 +83,18 @@ func (s *Server) validateAuthorize(q url.Values) (req authzRequest, redirectErr,
 	if len(req.Challenge) != 43 || !validVerifier(req.Challenge+"xxxxxxxx") {
 		return req, oauth.InvalidRequest("code_challenge must be 43 characters of unpadded base64url (S256)"), nil
 	}
+	if len(req.Nonce) > maxNonce {
+		return req, oauth.InvalidRequest("nonce is longer than %d characters", maxNonce), nil
+	}
+	// prompt is a space-delimited list; none may not be combined with
+	// another value (OIDC Core §3.1.2.1). login, consent and
+	// select_account need no action here: signing in is the consent.
+	if prompts := strings.Fields(q.Get("prompt")); slices.Contains(prompts, "none") {
+		if len(prompts) > 1 {
+			return req, oauth.InvalidRequest("prompt=none cannot be combined with other prompt values"), nil
+		}
+		req.PromptNone = true
+	}
 	if req.Scope == "" {
 		req.Scope = defaultScope
 	}
@@ -97,11 +120,18 @@ func (s *Server) redirectError(req authzRequest, e *oauth.Error) string {
 	return s.redirectWith(req, url.Values{"error": {e.Code}, "error_description": {e.Description}})
 }
 
-// completeAuthorize issues a code for userID and returns where to send the
-// browser.
+// completeAuthorize issues a code for userID, who authenticates now (the
+// admin API's headless sign-in), and returns where to send the browser.
 func (s *Server) completeAuthorize(ctx context.Context, req authzRequest, userID string) (string, error) {
+	return s.completeAuthorizeAt(ctx, req, userID, s.clock.Now())
+}
+
+// completeAuthorizeAt issues a code for userID, who authenticated at
+// authTime, and returns where to send the browser. The code carries the
+// authentication context (authn.go) to the id_tokens of the grant.
+func (s *Server) completeAuthorizeAt(ctx context.Context, req authzRequest, userID string, authTime time.Time) (string, error) {
 	now := s.clock.Now()
-	code := "ac_" + random(32)
+	code := s.withAuthn("ac_"+random(32), authnContext{AuthTime: authTime.Unix(), Nonce: req.Nonce})
 	err := s.store.CreateAuthCode(ctx, store.AuthCode{Hash: store.Hash(code), ClientID: req.ClientID, RedirectURI: req.RedirectURI,
 		CodeChallenge: req.Challenge, Scope: req.Scope, UserID: userID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.AuthCodeTTL)})
 	if err != nil {
@@ -123,15 +153,20 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.redirectError(req, redirectErr), http.StatusFound)
 		return
 	}
-	userID, ok := s.sessionUser(r)
+	userID, authTime, ok := s.signedIn(r)
 	if auto := s.autoApproveUser(); !ok && auto != "" {
-		userID, ok = auto, true
+		userID, authTime, ok = auto, s.clock.Now(), true
+	}
+	if !ok && req.PromptNone {
+		// No page may be shown, and nobody is signed in (OIDC Core §3.1.2.6).
+		http.Redirect(w, r, s.redirectError(req, oauth.New(http.StatusBadRequest, codeLoginRequired, "no user is signed in and prompt=none forbids the login page")), http.StatusFound)
+		return
 	}
 	if !ok {
 		s.loginRedirect(w, r)
 		return
 	}
-	loc, err := s.completeAuthorize(r.Context(), req, userID)
+	loc, err := s.completeAuthorizeAt(r.Context(), req, userID, authTime)
 	if err != nil {
 		s.log.Error("store failure", "op", "create authorization code", "err", err)
 		http.Redirect(w, r, s.redirectError(req, oauth.Unavailable(err)), http.StatusFound)

@@ -68,7 +68,7 @@ func TestBadInputGetsPrecise4xx(t *testing.T) {
 		{"exchange: garbage subject", "POST", "/oauth/token", form, url.Values{"grant_type": {issuer.GrantTokenExchange}, "client_id": {issuer.CodexClientID}, "requested_token": {"openai-api-key"}, "subject_token": {"a.b.c"}, "subject_token_type": {issuer.TokenTypeIDToken}}.Encode(), 400, "invalid_grant"},
 		{"exchange: missing subject", "POST", "/oauth/token", form, url.Values{"grant_type": {issuer.GrantTokenExchange}, "client_id": {issuer.CodexClientID}}.Encode(), 400, "invalid_request"},
 		{"revoke: missing token", "POST", "/oauth/revoke", js, `{"token_type_hint":"refresh_token"}`, 400, "invalid_request"},
-		{"revoke: bad hint", "POST", "/oauth/revoke", js, `{"token":"x","token_type_hint":"id_token"}`, 400, "unsupported_token_type"},
+		{"refresh: scope beyond the grant", "POST", "/oauth/token", form, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {login.str("refresh_token")}, "scope": {"openid admin"}}.Encode(), 400, "invalid_scope"},
 		{"revoke: malformed JSON", "POST", "/oauth/revoke", js, `{`, 400, "invalid_request"},
 		{"revoke: wrong content type", "POST", "/oauth/revoke", "text/xml", `<x/>`, 415, "invalid_request"},
 		{"revoke: unknown client", "POST", "/oauth/revoke", js, `{"token":"x","client_id":"nope"}`, 401, "invalid_client"},

@@ -6,13 +6,16 @@ import (
 )
 
 // handleDiscovery serves OpenID Connect Discovery 1.0 §3 metadata, with
-// RFC 8414 fields for revocation and codex's device endpoints.
+// RFC 8414 fields for revocation and codex's device endpoints. The same
+// document answers RFC 8414's /.well-known/oauth-authorization-server
+// (§3: OpenID fields are allowed there, and issuer must be identical).
 func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	doc := map[string]any{
 		"issuer":                                     s.cfg.PublicURL,
 		"authorization_endpoint":                     s.URL("/oauth/authorize"),
 		"token_endpoint":                             s.URL("/oauth/token"),
 		"revocation_endpoint":                        s.URL("/oauth/revoke"),
+		"userinfo_endpoint":                          s.URL(userinfoPath),
 		"jwks_uri":                                   s.URL("/.well-known/jwks.json"),
 		"response_types_supported":                   []string{"code"},
 		"response_modes_supported":                   []string{"query"},
@@ -23,7 +26,7 @@ func (s *Server) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 		"subject_types_supported":                    []string{"public"},
 		"id_token_signing_alg_values_supported":      []string{"RS256"},
 		"scopes_supported":                           []string{"openid", "profile", "email", "offline_access", "api.connectors.read", "api.connectors.invoke"},
-		"claims_supported":                           []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "email", "email_verified", ClaimAuth, ClaimProfile},
+		"claims_supported":                           []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "name", ClaimAuth, ClaimProfile},
 		"codex_device_usercode_endpoint":             s.URL("/api/accounts/deviceauth/usercode"),
 		"codex_device_token_endpoint":                s.URL("/api/accounts/deviceauth/token"),
 		"codex_device_verification_uri":              s.URL(deviceVerificationPath),
@@ -58,3 +61,8 @@ func (s *Server) clockOffset() time.Duration {
 	}
 	return 0
 }
+
+// asMetadataPath is RFC 8414 §3's well-known path, served under the
+// issuer's path prefix (like OpenID discovery); a proxy may also map the
+// §3.1 form, /.well-known/oauth-authorization-server/<prefix>, here.
+const asMetadataPath = "/.well-known/oauth-authorization-server"

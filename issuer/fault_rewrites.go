@@ -19,6 +19,14 @@ const (
 	routeDeviceToken = "POST /api/accounts/deviceauth/token"
 	routeWhoami      = "GET /api/accounts/v1/user-auth-credential/whoami"
 	routeValidate    = "POST /internal/codex-auth/validate"
+	routeASMetadata  = "GET " + asMetadataPath
+)
+
+// discoveryRoutes serve the metadata document (OpenID discovery, RFC 8414);
+// userinfoRoutes the UserInfo endpoint (OIDC Core §5.3.1: GET and POST).
+var (
+	discoveryRoutes = []string{"GET /.well-known/openid-configuration", routeASMetadata}
+	userinfoRoutes  = []string{"GET " + userinfoPath, "POST " + userinfoPath}
 )
 
 // jwksRoutes serve the signing keys: the OIDC JWKS and codex's
@@ -217,6 +225,49 @@ var protocolRouteFaults = map[string]routeFault{
 	}},
 	faults.StateDropped: {routes: authorizeRoutes, after: func(_ *Server, x *exchange) {
 		x.editClientRedirect(func(q url.Values) { q.Del("state") })
+	}},
+
+	// OpenID Connect for standard clients (OIDC Core, RFC 6749, RFC 7009,
+	// RFC 8414). nonce-dropped and auth-time-at-issue are token faults
+	// (fault_tokens.go).
+	faults.PromptNoneLoginPage: {routes: []string{routeAuthorize}, before: func(_ *Server, x *exchange) bool {
+		q := x.authorizeQuery()
+		if strings.Contains(q.Get("prompt"), "none") {
+			q.Del("prompt")
+			x.setAuthorizeQuery(q)
+		}
+		return false
+	}},
+	faults.RevokeHintStrict: {routes: []string{routeRevoke}, before: func(_ *Server, x *exchange) bool {
+		if hint := x.fields["token_type_hint"]; hint != "" && hint != "refresh_token" && hint != "access_token" {
+			return x.answer(oauth.New(http.StatusBadRequest, oauth.CodeUnsupportedTokenType, "token_type_hint %q is not supported", hint))
+		}
+		return false
+	}},
+	faults.BasicClientRefused: {routes: []string{routeToken, routeRevoke}, before: func(_ *Server, x *exchange) bool {
+		if strings.HasPrefix(x.r.Header.Get("Authorization"), "Basic ") && x.fields["client_id"] == "" {
+			return x.answer(oauth.InvalidRequest("missing required parameter \"client_id\""))
+		}
+		return false
+	}},
+	faults.UserinfoMissing: {routes: append(append([]string{}, userinfoRoutes...), discoveryRoutes...), before: func(_ *Server, x *exchange) bool {
+		if !strings.HasSuffix(x.r.URL.Path, userinfoPath) {
+			return false
+		}
+		return x.answer(oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no endpoint at %s", x.r.URL.Path))
+	}, after: func(_ *Server, x *exchange) {
+		if _, ok := x.body["userinfo_endpoint"]; ok && x.ok() {
+			x.delete("userinfo_endpoint")
+		}
+	}},
+	faults.ASMetadataMissing: {routes: []string{routeASMetadata}, before: func(_ *Server, x *exchange) bool {
+		return x.answer(oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no endpoint at %s", x.r.URL.Path))
+	}},
+	faults.RefreshScopeUnchecked: {routes: []string{routeToken}, before: func(_ *Server, x *exchange) bool {
+		if x.grantType() == GrantRefreshToken {
+			x.deleteField("scope")
+		}
+		return false
 	}},
 
 	// Gateway validation (DESIGN validate).

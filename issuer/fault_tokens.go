@@ -101,6 +101,10 @@ var tokenFaults = map[string]tokenFault{
 		header, payload, _ := splitJWT(tok)
 		return header + "." + payload, nil
 	}},
+	faults.NonceDropped: {kinds: []tokenKind{idToken}, claims: func(c jwt.MapClaims, _ tokenFaultEnv) { delete(c, "nonce") }},
+	faults.AuthTimeAtIssue: {kinds: []tokenKind{idToken}, claims: func(c jwt.MapClaims, _ tokenFaultEnv) {
+		c["auth_time"] = c["iat"]
+	}},
 	faults.OpaqueAccessToken:   {kinds: []tokenKind{accessToken}, signed: opaque("at_")},
 	faults.WorkloadOpaqueToken: {kinds: []tokenKind{workloadAccessToken}, signed: opaque("wat_")},
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
@@ -29,6 +31,13 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 	ctx := r.Context()
 	now := s.clock.Now()
 	presented := p.get("refresh_token")
+	scope, scopeErr, live, lerr := s.refreshScope(r, presented, p.get("scope"))
+	if lerr != nil {
+		return nil, lerr
+	}
+	if scopeErr != nil && live {
+		return nil, scopeErr // refused before the rotation: the token stays usable
+	}
 	child := s.childOf(presented)
 	access := store.AccessTokenRecord{JTI: random(16), IssuedAt: now, ExpiresAt: now.Add(s.accessTTL())}
 	res, err := offCPU(ctx, func() (store.RotateResult, error) {
@@ -61,6 +70,9 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 	default:
 		return nil, oauth.InvalidGrant("refresh token is not valid")
 	}
+	if scopeErr != nil {
+		return nil, scopeErr // a grace replay: its child stays replayable
+	}
 	u, err := s.rotatedUser(ctx, res)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
 		_ = s.store.RevokeFamily(ctx, fam.ID, "user_removed", now)
@@ -68,11 +80,15 @@ func (s *Server) grantRefreshToken(r *http.Request, p params) (any, error) {
 	} else if err != nil {
 		return nil, s.storeErr(r, "load user", err)
 	}
+	if scope == "" {
+		scope = fam.Scope
+	}
+	authn := s.authnOr(presented, fam.CreatedAt)
 	var resp tokenResponse
 	if res.Outcome.HandsOutTokens() { // the rotation recorded the access token
-		resp, err = s.mint(ctx, u, fam, child, fam.CreatedAt, access.JTI, now)
+		resp, err = s.mint(ctx, u, fam, child, authn, scope, access.JTI, now)
 	} else {
-		resp, err = s.issue(ctx, u, fam, child, fam.CreatedAt)
+		resp, err = s.issue(ctx, u, fam, child, authn, scope)
 	}
 	if err != nil {
 		return nil, s.storeErr(r, "issue tokens", err)
@@ -91,3 +107,34 @@ func (s *Server) rotatedUser(ctx context.Context, res store.RotateResult) (store
 	}
 	return *res.User, nil
 }
+
+// refreshScope checks the scope a refresh asks for (RFC 6749 §6): it may
+// narrow what the grant holds, never add to it (400 invalid_scope, §5.2).
+// scope is what to grant ("" for the grant's whole scope); refuse the
+// verdict on a broader one. For a live token it is judged before the
+// rotation, so a refused request spends nothing; a rotated-out token goes
+// through the rotation first, so that reuse detection still sees it.
+func (s *Server) refreshScope(r *http.Request, presented, requested string) (scope string, refuse *oauth.Error, live bool, err *oauth.Error) {
+	asked := strings.Fields(requested)
+	if len(asked) == 0 {
+		return "", nil, false, nil
+	}
+	t, fam, gerr := s.store.GetRefreshToken(r.Context(), store.Hash(presented))
+	switch {
+	case errors.Is(gerr, store.ErrNotFound):
+		return "", nil, false, nil // the rotation answers for an unknown token
+	case gerr != nil:
+		return "", nil, false, s.storeErr(r, "look up refresh token", gerr)
+	}
+	granted := strings.Fields(fam.Scope)
+	for _, sc := range asked {
+		if !slices.Contains(granted, sc) {
+			return "", oauth.New(http.StatusBadRequest, codeInvalidScope, "scope %q was not granted to this refresh token; a refresh may only narrow the scope", sc),
+				t.RotatedAt.IsZero(), nil
+		}
+	}
+	return strings.Join(asked, " "), nil, t.RotatedAt.IsZero(), nil
+}
+
+// codeInvalidScope is RFC 6749 §5.2's answer to a scope beyond the grant.
+const codeInvalidScope = "invalid_scope"

@@ -12,9 +12,14 @@ import (
 // handleRevoke implements RFC 7009 token revocation for JSON (codex,
 // contract §7) and form bodies. Revoking any refresh token of a family
 // revokes the whole family, and with it the family's access tokens.
-// Unknown tokens are answered 200 (RFC 7009 §2.2).
+// Unknown tokens are answered 200 (RFC 7009 §2.2). A public client may name
+// itself in HTTP Basic as at the token endpoint (RFC 7009 §2.1, RFC 6749
+// §2.3.1).
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	p, perr := readParams(w, r, encBoth)
+	if perr == nil {
+		perr = withBasicClient(r, p)
+	}
 	if perr != nil {
 		oauth.Write(w, perr)
 		return
@@ -23,11 +28,9 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, err)
 		return
 	}
+	// The hint is only a hint (RFC 7009 §2.1): one this issuer does not know
+	// (id_token, say) means searching every kind, as no hint does.
 	hint := p.get("token_type_hint")
-	if hint != "" && hint != "refresh_token" && hint != "access_token" {
-		oauth.Write(w, oauth.New(http.StatusBadRequest, oauth.CodeUnsupportedTokenType, "token_type_hint %q is not supported", hint))
-		return
-	}
 	if cid := p.get("client_id"); cid != "" {
 		if err := s.checkClient(cid); err != nil {
 			oauth.Write(w, err)

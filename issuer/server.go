@@ -143,11 +143,14 @@ func (s *Server) Mount(r chi.Router) {
 	post := func(path string, h http.HandlerFunc) { route(http.MethodPost, path, h) }
 	get("/.well-known/openid-configuration", s.handleDiscovery)
 	get("/.well-known/jwks.json", s.handleJWKS)
+	get(asMetadataPath, s.handleDiscovery)
 	get("/oauth/authorize", s.handleAuthorize)
 	// The token endpoint admits requests in arrival order, one per
 	// processor: signing is CPU-bound, and a fair queue keeps the tail short.
 	post("/oauth/token", newCPUQueue(runtime.GOMAXPROCS(0)).admit(http.HandlerFunc(s.handleToken)).ServeHTTP)
 	post("/oauth/revoke", s.handleRevoke)
+	get(userinfoPath, s.handleUserinfo)
+	post(userinfoPath, s.handleUserinfo)
 	post("/api/accounts/deviceauth/usercode", s.handleDeviceUserCode)
 	post("/api/accounts/deviceauth/token", s.handleDeviceToken)
 	get(deviceVerificationPath, s.handleDevicePage)
@@ -191,6 +194,9 @@ func (s *Server) routes() http.Handler {
 		s.Mount(r)
 		return r
 	}
+	// RFC 8414 §3.1 inserts the well-known segment before the issuer's
+	// path: /.well-known/oauth-authorization-server/<prefix>.
+	r.Method(http.MethodGet, asMetadataPath+prefix, s.faultable(http.MethodGet+" "+asMetadataPath, s.handleDiscovery))
 	r.Route(prefix, func(sub chi.Router) {
 		sub.NotFound(notFound)
 		sub.MethodNotAllowed(notAllowed)

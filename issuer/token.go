@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -51,6 +52,9 @@ func (s *Server) grantTypes() []string {
 // (contract §6.3; JSON is accepted for the other grants too).
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	p, perr := readParams(w, r, encBoth)
+	if perr == nil {
+		perr = withBasicClient(r, p)
+	}
 	if perr != nil {
 		s.metrics.tokenErrors.WithLabelValues("bad_request").Inc()
 		oauth.Write(w, perr)
@@ -87,6 +91,34 @@ func (s *Server) checkClient(clientID string) *oauth.Error {
 	if !slices.Contains(s.cfg.ClientIDs, clientID) && !s.hooks.skipClientRegistration() {
 		return oauth.InvalidClient("client_id %q is not registered at this issuer", clientID)
 	}
+	return nil
+}
+
+// withBasicClient takes the client id from HTTP Basic authentication
+// (RFC 6749 §2.3.1: the form-urlencoded client id as user name), which
+// standard libraries send by default. The issuer's clients are public
+// (§2.1) and have no secret: a password is refused as 401 invalid_client
+// (§5.2). A client id in the body as well must be the same one.
+func withBasicClient(r *http.Request, p params) *oauth.Error {
+	auth := r.Header.Get("Authorization")
+	if len(auth) < 6 || !strings.EqualFold(auth[:6], "Basic ") {
+		return nil
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return oauth.InvalidClient("malformed HTTP Basic client authentication")
+	}
+	id, err1 := url.QueryUnescape(user)
+	secret, err2 := url.QueryUnescape(pass)
+	switch {
+	case err1 != nil || err2 != nil || id == "":
+		return oauth.InvalidClient("malformed HTTP Basic client authentication (RFC 6749 §2.3.1)")
+	case secret != "":
+		return oauth.InvalidClient("client %q is a public client without a secret: send an empty password or none", id)
+	case p.get("client_id") != "" && p.get("client_id") != id:
+		return oauth.InvalidRequest("client_id in the body differs from the one in the Authorization header")
+	}
+	p.values["client_id"] = id
 	return nil
 }
 
@@ -163,11 +195,12 @@ func (s *Server) grantAuthorizationCode(r *http.Request, p params) (any, error) 
 		return nil, s.storeErr(r, "load user", err)
 	}
 	fam := store.Family{ID: code.FamilyID, UserID: u.ID, ClientID: code.ClientID, Scope: code.Scope, CreatedAt: now}
-	refresh := newRefreshToken()
+	authn := s.authnOr(p.get("code"), code.CreatedAt)
+	refresh := s.withAuthn(newRefreshToken(), authn)
 	if err := s.store.CreateFamily(ctx, fam, store.RefreshToken{Hash: store.Hash(refresh), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}); err != nil {
 		return nil, s.storeErr(r, "create token family", err)
 	}
-	resp, err := s.issue(ctx, u, fam, refresh, code.CreatedAt)
+	resp, err := s.issue(ctx, u, fam, refresh, authn, fam.Scope)
 	if err != nil {
 		return nil, s.storeErr(r, "issue tokens", err)
 	}

@@ -112,7 +112,7 @@ func authClaim(u store.User) map[string]any {
 
 // idClaims are the OpenID Connect id_token claims (OIDC Core §2) plus
 // OpenAI's namespaced ones (contract §5.2).
-func (s *Server) idClaims(u store.User, clientID string, now time.Time, authTime time.Time) jwt.MapClaims {
+func (s *Server) idClaims(u store.User, clientID string, now time.Time, authn authnContext) jwt.MapClaims {
 	c := jwt.MapClaims{}
 	for k, v := range u.ExtraClaims {
 		c[k] = v
@@ -122,7 +122,10 @@ func (s *Server) idClaims(u store.User, clientID string, now time.Time, authTime
 	c["sub"] = u.ID
 	c["iat"] = now.Unix()
 	c["exp"] = now.Add(s.cfg.IDTokenTTL).Unix()
-	c["auth_time"] = authTime.Unix()
+	c["auth_time"] = authn.AuthTime
+	if authn.Nonce != "" {
+		c["nonce"] = authn.Nonce
+	}
 	c["jti"] = random(16)
 	c["email"] = u.Email
 	c["email_verified"] = true
@@ -166,34 +169,36 @@ func (s *Server) accessClaims(u store.User, clientID, scope, jti string, now, ex
 	}
 }
 
-// issue records an access token for a family and mints the id and access
-// tokens. refresh is the refresh token to hand out (may be empty).
-func (s *Server) issue(ctx context.Context, u store.User, fam store.Family, refresh string, authTime time.Time) (tokenResponse, error) {
+// issue mints the id and access tokens for a family and records the access
+// token. refresh is the refresh token to hand out (may be empty); authn is
+// the authentication the id_token repeats; scope is what the access token
+// grants: the family's, or a narrower one a refresh asked for (RFC 6749 §6).
+func (s *Server) issue(ctx context.Context, u store.User, fam store.Family, refresh string, authn authnContext, scope string) (tokenResponse, error) {
 	now := s.clock.Now()
 	jti := random(16)
 	if err := s.store.RecordAccessToken(ctx, store.AccessTokenRecord{JTI: jti, FamilyID: fam.ID, UserID: u.ID,
 		ClientID: fam.ClientID, IssuedAt: now, ExpiresAt: now.Add(s.accessTTL())}); err != nil {
 		return tokenResponse{}, fmt.Errorf("record access token: %w", err)
 	}
-	return s.mint(ctx, u, fam, refresh, authTime, jti, now)
+	return s.mint(ctx, u, fam, refresh, authn, scope, jti, now)
 }
 
 // mint signs the id and access tokens of an issue whose access-token record
 // (jti, issued now) is already stored — by issue, or by the refresh
 // rotation in the same transaction.
-func (s *Server) mint(ctx context.Context, u store.User, fam store.Family, refresh string, authTime time.Time, jti string, now time.Time) (tokenResponse, error) {
+func (s *Server) mint(ctx context.Context, u store.User, fam store.Family, refresh string, authn authnContext, scope, jti string, now time.Time) (tokenResponse, error) {
 	ttl := s.accessTTL()
-	id, err := s.signer.sign(ctx, idToken, s.idClaims(u, fam.ClientID, now, authTime))
+	id, err := s.signer.sign(ctx, idToken, s.idClaims(u, fam.ClientID, now, authn))
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	access, err := s.signer.sign(ctx, accessToken, s.accessClaims(u, fam.ClientID, fam.Scope, jti, now, now.Add(ttl)))
+	access, err := s.signer.sign(ctx, accessToken, s.accessClaims(u, fam.ClientID, scope, jti, now, now.Add(ttl)))
 	if err != nil {
 		return tokenResponse{}, err
 	}
 	s.metrics.tokensIssued.Inc()
 	return tokenResponse{IDToken: id, AccessToken: access, RefreshToken: refresh, TokenType: "Bearer",
-		ExpiresIn: int64(ttl / time.Second), Scope: fam.Scope}, nil
+		ExpiresIn: int64(ttl / time.Second), Scope: scope}, nil
 }
 
 // newRefreshToken returns a fresh opaque refresh token.
@@ -201,12 +206,13 @@ func newRefreshToken() string { return "rt_" + random(32) }
 
 // childOf derives the successor of a refresh token. Deterministic, so a
 // grace-window replay yields the very same child without storing any
-// plaintext; keyed, so nobody without the server secret can compute it.
+// plaintext; keyed, so nobody without the server secret can compute it. The
+// child carries its parent's sealed authentication context (authn.go).
 func (s *Server) childOf(presented string) string {
 	m := hmac.New(sha256.New, s.derive)
 	m.Write([]byte("refresh-child\x00"))
 	m.Write([]byte(presented))
-	return "rt_" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+	return "rt_" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)) + authnSuffix(presented)
 }
 
 // verifyOwnJWT checks a JWT this issuer signed (RS256, known kid,

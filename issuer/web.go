@@ -114,19 +114,8 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) sessionUser(r *http.Request) (string, bool) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
-		return "", false
-	}
-	sess, err := s.store.GetSession(r.Context(), store.Hash(c.Value), s.clock.Now())
-	if err != nil {
-		return "", false
-	}
-	u, err := s.store.GetUser(r.Context(), sess.UserID)
-	if err != nil || u.Disabled {
-		return "", false
-	}
-	return u.ID, true
+	u, _, ok := s.signedIn(r)
+	return u, ok
 }
 
 // safeReturn accepts only a path under this issuer (no open redirects).

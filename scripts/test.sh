@@ -2,7 +2,8 @@
 # The project's test command (README): installs what the tests need, starts
 # a throwaway PostgreSQL, and runs every test — unit, the store suite on all
 # backends, the reference issuer end to end, the real codex CLI, the full
-# conformance suite against the built-in issuer and the fault self-test.
+# conformance suite against the built-in issuer and the fault self-test, and the
+# third-party OIDC clients (go-oidc + x/oauth2, openid-client from npm).
 # Containers: a Docker engine (scripts/docker-engine.sh), the images built
 # FROM scratch, conform --docker-image, the store suite on PostgreSQL through
 # dockertest, the container tests, and actionlint on ci/github.
@@ -17,6 +18,10 @@ step "codex CLI (pinned @openai/codex@0.169.0)"
 CODEXAUTH_CODEX_BIN=$(scripts/install-codex.sh | tail -n1)
 export CODEXAUTH_CODEX_BIN
 echo "codex: $CODEXAUTH_CODEX_BIN"
+
+step "openid-client (pinned in clients/openid-client/package-lock.json, npm ci into the cache)"
+CODEXAUTH_OPENID_CLIENT_DIR=$(scripts/install-openid-client.sh | tail -n1)
+export CODEXAUTH_OPENID_CLIENT_DIR
 
 step "Chromium for the page tests (Debian package)"
 if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
@@ -65,6 +70,12 @@ harness_deps=$(go list -deps ./harness/... ./specs/... | grep '^github.com/codex
 echo "harness + specs depend on: $harness_deps"
 
 go build -o "$bindir/codexauth" ./cmd/codexauth
+
+step "third-party OIDC clients, default settings: go-oidc + x/oauth2 (Go), openid-client (Node)"
+if ! go test -count=1 -v ./clients/... >"$bindir/clients.log" 2>&1; then
+  cat "$bindir/clients.log"; exit 1
+fi
+grep -E 'flow: |^(--- |ok )' "$bindir/clients.log" | sed -E 's/^ +[a-z_]+\.go:[0-9]+: /  /'
 
 step "go test: unit, stores (memory, SQLite, PostgreSQL from scripts/pg.sh), issuer, real codex, CLI"
 scripts/pg.sh -- go test -count=1 -timeout 20m ./...

@@ -56,7 +56,7 @@ var _ = Describe("Refresh", func() {
 	Requirement("CDX-REFRESH-001", nil, func(ctx SpecContext) {
 		t := login(ctx)
 		ex := client().Refresh(ctx, t.RefreshToken, "proactive_expiry") // codex's JSON, exactly
-		expectStatus(ex, 200) // what the answer holds is CDX-REFRESH-003's
+		expectStatus(ex, 200)                                           // what the answer holds is CDX-REFRESH-003's
 	})
 	Requirement("CDX-REFRESH-002", nil, func(ctx SpecContext) {
 		rt := login(ctx).RefreshToken

@@ -37,6 +37,7 @@ const (
 	ProfileCodexCLI      Profile = "codex-cli"
 	ProfilePAT           Profile = "pat"
 	ProfileWorkload      Profile = "workload"
+	ProfileOIDC          Profile = "oidc"
 )
 
 // ProfileInfo describes a profile for --help, README and the catalogue.
@@ -63,6 +64,7 @@ var ProfileInfos = []ProfileInfo{
 	{ProfileValidate, "the gateway validate endpoint: bearer tokens, AgentAssertions, replay", "`--internal-secret` (and `--validate-url` if not under the issuer)", validateRequirements},
 	{ProfilePAT, "personal access tokens (`at-…`) resolved by `whoami`", "admin minting or `--personal-access-token FILE`", patRequirements},
 	{ProfileWorkload, "workload identity federation (jwt-bearer exchange)", "admin minting or `--workload-assertion FILE --federation-rule-id ID`", workloadRequirements},
+	{ProfileOIDC, "what standard OpenID Connect clients need: nonce, auth_time, prompt=none, userinfo, RFC 8414 metadata, HTTP Basic client ids, revocation hints, scope narrowing", "an approver that can complete an authorize URL", oidcRequirements},
 	{ProfileCodexCLI, "the real codex binary: device and browser login (CLI and app-server), refresh, logout, agent identity, personal access token, workload identity", "`scripts/install-codex.sh` (or `--codex-bin`)", codexCliRequirements},
 }
 

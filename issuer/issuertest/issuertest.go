@@ -19,11 +19,18 @@ package issuertest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"testing"
@@ -49,11 +56,15 @@ type Issuer struct {
 	ValidateURL string
 	// ClientID is codex's client id, registered by default.
 	ClientID string
+	// CertPEM is the issuer's self-signed TLS certificate (WithTLS), for
+	// clients in other processes: NODE_EXTRA_CA_CERTS, SSL_CERT_FILE.
+	CertPEM []byte
 
 	server *issuer.Server
 	clock  *clock.Adjustable
 	http   *http.Server
 	admin  *adminClient
+	client *http.Client
 }
 
 // Option configures an Issuer.
@@ -64,6 +75,7 @@ type options struct {
 	users  []issuer.UserFixture
 	faults []string
 	store  store.Store
+	tls    bool
 }
 
 // WithUsers replaces the default users (alice and bob) with fixtures.
@@ -100,6 +112,27 @@ func WithAutoApprove(user string) Option {
 // (default 1 s here, so device logins in tests take about a second).
 func WithDeviceInterval(seconds int) Option {
 	return func(o *options) { o.cfg.DeviceInterval = seconds }
+}
+
+// WithClient registers a public client id besides codex's, and redirect
+// URIs besides codex's loopback callbacks: what an OpenID Connect client
+// other than codex needs (RFC 6749 §2).
+func WithClient(clientID string, redirectURIs ...string) Option {
+	return func(o *options) {
+		if len(o.cfg.ClientIDs) == 0 {
+			o.cfg.ClientIDs = []string{issuer.CodexClientID}
+		}
+		o.cfg.ClientIDs = append(o.cfg.ClientIDs, clientID)
+		o.cfg.RedirectURIs = append(o.cfg.RedirectURIs, redirectURIs...)
+	}
+}
+
+// WithTLS serves the issuer over HTTPS (URL https://127.0.0.1:PORT) with a
+// throwaway self-signed certificate: Client trusts it, CertPEM hands it to
+// other processes. Some clients accept nothing else (openid-client refuses
+// plain HTTP by default).
+func WithTLS() Option {
+	return func(o *options) { o.tls = true }
 }
 
 // WithStore keeps state in st instead of memory (e.g. a SQLite file).
@@ -155,6 +188,20 @@ func Start(ctx context.Context, opts ...Option) (*Issuer, error) {
 	}
 	cfg := o.cfg
 	cfg.PublicURL = "http://" + ln.Addr().String()
+	client := &http.Client{Timeout: 15 * time.Second}
+	var certPEM []byte
+	if o.tls {
+		var tlsCfg *tls.Config
+		if certPEM, tlsCfg, err = selfSigned(); err != nil {
+			ln.Close()
+			return nil, err
+		}
+		ln = tls.NewListener(ln, tlsCfg)
+		cfg.PublicURL = "https://" + ln.Addr().String()
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(certPEM)
+		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	}
 	cfg.Store = o.store
 	cfg.Faults = fs
 	cfg.AdminToken = "issuertest-admin-" + randomHex(16)
@@ -176,10 +223,38 @@ func Start(ctx context.Context, opts ...Option) (*Issuer, error) {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	iss := &Issuer{URL: cfg.PublicURL, AdminToken: cfg.AdminToken, InternalSecret: cfg.InternalSecret,
-		ValidateURL: cfg.PublicURL + "/internal/codex-auth/validate", ClientID: issuer.CodexClientID,
-		server: srv, clock: clk, http: hs}
-	iss.admin = &adminClient{base: iss.URL, token: iss.AdminToken, http: &http.Client{Timeout: 15 * time.Second}}
+		ValidateURL: cfg.PublicURL + "/internal/codex-auth/validate", ClientID: issuer.CodexClientID, CertPEM: certPEM,
+		server: srv, clock: clk, http: hs, client: client}
+	iss.admin = &adminClient{base: iss.URL, token: iss.AdminToken, http: client}
 	return iss, nil
+}
+
+// Client is an HTTP client for the issuer: it trusts the issuer's
+// certificate under WithTLS (pass it to go-oidc with oidc.ClientContext).
+func (i *Issuer) Client() *http.Client { return i.client }
+
+// selfSigned makes a P-256 certificate for 127.0.0.1 and localhost, valid
+// for a day, and the server configuration that presents it.
+func selfSigned() ([]byte, *tls.Config, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	if err != nil {
+		return nil, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "issuertest"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls certificate: %w", err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	return certPEM, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // Close stops the issuer. Safe to call twice.
