@@ -3,7 +3,6 @@ package issuer
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"net/http"
@@ -47,13 +46,9 @@ func readParams(w http.ResponseWriter, r *http.Request, allow encoding) (params,
 	if err != nil {
 		return params{}, oauth.New(http.StatusUnsupportedMediaType, oauth.CodeInvalidRequest, "malformed Content-Type %q", ct)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return params{}, oauth.New(http.StatusRequestEntityTooLarge, oauth.CodeInvalidRequest, "request body exceeds %d bytes", maxBody)
-		}
-		return params{}, oauth.InvalidRequest("could not read the request body")
+	body, rerr := readBody(r)
+	if rerr != nil {
+		return params{}, rerr
 	}
 	switch {
 	case mt == "application/json" && allow&encJSON != 0:
