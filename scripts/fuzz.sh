@@ -44,7 +44,7 @@ for pkg in "${packages[@]}"; do
     log=$(mktemp)
     start=$(date +%s)
     status=0
-    go test -run '^$' -fuzz "^$target\$" -fuzztime "$duration" -parallel "$parallel" "$pkg" >"$log" 2>&1 || status=$?
+    go test -run '^$' -fuzz "^$target\$" -fuzztime "$duration" -parallel "$parallel" -timeout 0 "$pkg" >"$log" 2>&1 || status=$?
     secs=$(( $(date +%s) - start ))
     execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
     crashes=$(( $(count "$testdata") - before ))

@@ -63,8 +63,11 @@ echo "harness + specs depend on: $harness_deps"
 
 go build -o "$bindir/codexauth" ./cmd/codexauth
 
-step "go test: unit, stores (memory, SQLite, PostgreSQL from scripts/pg.sh), issuer, real codex, CLI"
+step "go test: unit, stores (memory, SQLite, PostgreSQL from scripts/pg.sh), issuer, real codex, CLI, hostile issuer, short soak"
 scripts/pg.sh -- go test -count=1 -timeout 20m ./...
+
+step "fuzz targets, 3 s each (scripts/fuzz.sh runs them 10 minutes each; docs/fuzzing.md)"
+scripts/fuzz.sh 3s
 
 step "store suite on PostgreSQL through dockertest (image codexauth-postgres:test)"
 if ! env -u CODEXAUTH_TEST_POSTGRES CODEXAUTH_TEST_POSTGRES_IMAGE=codexauth-postgres:test \
