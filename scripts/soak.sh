@@ -37,7 +37,7 @@ if [[ -n $doc && -n $summary ]]; then
     echo "\`scripts/soak.sh $duration\` on $(date -u +%Y-%m-%d) ($(go version | cut -d' ' -f3), $(nproc) cores): \`TestCrashAndFaultSoak\` (cmd/codexauth/soak_test.go)."
     echo
     echo '```'
-    echo "$summary" | sed 's/: kill/:\nkill/; s/, /\n/g'
+    echo "$summary" | sed 's/): /):\n/' | sed '2,$s/, /\n/g'
     echo '```'
     echo
     echo "Result: $( ((status == 0)) && echo passed || echo FAILED )."

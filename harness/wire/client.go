@@ -61,7 +61,8 @@ func (e *Exchange) String() string {
 	if len(body) > 600 {
 		body = body[:600] + "…"
 	}
-	return fmt.Sprintf("%s %s → %d %s", e.Method, e.URL, e.Status, body)
+	// An issuer's bytes go into messages and reports as valid UTF-8.
+	return fmt.Sprintf("%s %s → %d %s", e.Method, e.URL, e.Status, strings.ToValidUTF8(body, "\uFFFD"))
 }
 
 // Client speaks codex's wire protocol to one issuer.

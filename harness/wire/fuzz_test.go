@@ -24,6 +24,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -265,8 +266,8 @@ func FuzzErrorBodies(f *testing.F) {
 			t.Fatalf("a body that is no JSON object displayed as %q, not as itself", shown)
 		}
 		ex := &Exchange{Method: "POST", URL: "https://issuer.test/oauth/token", Status: status, Body: body}
-		if s := ex.String(); len(s) > len(ex.Method)+len(ex.URL)+700 {
-			t.Fatalf("an exchange renders as %d bytes", len(s))
+		if s := ex.String(); len(s) > len(ex.Method)+len(ex.URL)+2000 || !utf8.ValidString(s) {
+			t.Fatalf("an exchange renders as %d bytes, UTF-8: %v", len(s), utf8.ValidString(s))
 		}
 	})
 }
