@@ -54,7 +54,7 @@ const maxConformRSS = 200 << 20
 // discovery never answers — within --timeout, with its peak RSS under 200
 // MiB and its three report files written.
 func TestConformSurvivesHostileIssuer(t *testing.T) {
-	const timeout, requestTimeout = 20 * time.Second, 2 * time.Second
+	const timeout, requestTimeout = 12 * time.Second, 2 * time.Second
 	type result struct {
 		behaviour string
 		took      time.Duration
