@@ -54,7 +54,7 @@ func (t *Target) probe(ctx context.Context) error {
 	var state *AdminState
 	if t.Cfg.AdminToken != "" {
 		t.Admin = NewAdmin(t.Issuer, t.Cfg.AdminToken)
-		t.Admin.c.HTTP.Transport = t.Client.HTTP.Transport
+		t.Admin.c.HTTP.Transport, t.Admin.c.HTTP.Timeout = t.Client.HTTP.Transport, t.Client.HTTP.Timeout
 		s, err := t.Admin.State(ctx)
 		if err != nil {
 			return &RuntimeError{fmt.Errorf("--admin-token given but the admin API did not answer: %v", err)}

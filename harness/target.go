@@ -57,6 +57,9 @@ type Config struct {
 	// CACert is a PEM file of a private CA the deployment's certificates
 	// chain to; the suite and the real codex trust it.
 	CACert string
+	// RequestTimeout bounds each request to the target, headers and body
+	// (0: wire.DefaultRequestTimeout).
+	RequestTimeout time.Duration
 }
 
 // Target is an issuer under test.
@@ -140,6 +143,9 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 		t.Name = t.Issuer
 	}
 	t.Client = wire.NewClient(t.Issuer, t.Cfg.ClientID)
+	if t.Cfg.RequestTimeout > 0 {
+		t.Client.HTTP.Timeout = t.Cfg.RequestTimeout
+	}
 	if err := t.applyEndpoints(); err != nil {
 		t.Close()
 		return nil, err

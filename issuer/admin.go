@@ -4,7 +4,6 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -70,9 +69,9 @@ func (s *Server) requireAdmin(next http.Handler) http.Handler {
 
 // readJSON decodes a strict JSON body into v.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) *oauth.Error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-	if err != nil {
-		return oauth.New(http.StatusRequestEntityTooLarge, oauth.CodeInvalidRequest, "body too large or unreadable")
+	body, rerr := readBody(r)
+	if rerr != nil {
+		return rerr
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
 		body = []byte("{}")

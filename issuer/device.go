@@ -1,15 +1,13 @@
 package issuer
 
 import (
-	"crypto/rand"
 	"errors"
-	"math/big"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/codexauth/codexauth/issuer/input"
 	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
@@ -26,35 +24,11 @@ const (
 // (or already collected).
 const unknownDeviceAuthID = "unknown device_auth_id"
 
-// userCodeAlphabet avoids vowels (no words) and look-alikes (RFC 8628 §6.1).
-const userCodeAlphabet = "BCDFGHJKLMNPQRSTVWXZ"
-
-func newUserCode() string {
-	var b strings.Builder
-	for i := 0; i < 8; i++ {
-		if i == 4 {
-			b.WriteByte('-')
-		}
-		n, err := rand.Int(rand.Reader, big.NewInt(int64(len(userCodeAlphabet))))
-		if err != nil {
-			panic(err)
-		}
-		b.WriteByte(userCodeAlphabet[n.Int64()])
-	}
-	return b.String()
-}
+func newUserCode() string { return input.NewUserCode() }
 
 // normalizeUserCode makes typed codes comparable: case and separators do
-// not matter.
-func normalizeUserCode(c string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(c) {
-		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// not matter (input.NormalizeUserCode).
+func normalizeUserCode(c string) string { return input.NormalizeUserCode(c) }
 
 func userCodeHash(c string) string { return store.Hash("user-code:" + normalizeUserCode(c)) }
 

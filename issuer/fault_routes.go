@@ -95,9 +95,9 @@ type exchange struct {
 }
 
 func (s *Server) serveWithFaults(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, on []routeFault) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		oauth.Write(w, oauth.InvalidRequest("could not read the request body"))
+	body, rerr := readBody(r)
+	if rerr != nil {
+		oauth.Write(w, rerr)
 		return
 	}
 	obs := &storeObservation{}

@@ -180,6 +180,7 @@ func (s *Server) Mount(r chi.Router) {
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
+	r.Use(limitBodies) // first: bounded bodies, and a 413 the client can read (bodylimit.go)
 	r.Use(s.recoverer, s.instrument, securityHeaders)
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no endpoint at %s", r.URL.Path))

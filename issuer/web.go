@@ -108,9 +108,8 @@ func (s *Server) checkCSRF(r *http.Request) error {
 }
 
 // parseForm reads a form post with the body limit.
-func parseForm(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-	return r.ParseForm()
+func parseForm(_ http.ResponseWriter, r *http.Request) error {
+	return r.ParseForm() // limitBodies (bodylimit.go) caps the body at maxBody
 }
 
 func (s *Server) sessionUser(r *http.Request) (string, bool) {

@@ -77,8 +77,18 @@ if ! go test -count=1 -v ./clients/... >"$bindir/clients.log" 2>&1; then
 fi
 grep -E 'flow: |^(--- |ok )' "$bindir/clients.log" | sed -E 's/^ +[a-z_]+\.go:[0-9]+: /  /'
 
-step "go test: unit, stores (memory, SQLite, PostgreSQL from scripts/pg.sh), issuer, real codex, CLI"
-scripts/pg.sh -- go test -count=1 -timeout 20m ./...
+
+step "go test: unit, stores (memory, SQLite, PostgreSQL from scripts/pg.sh), issuer, real codex, CLI, hostile issuer"
+scripts/pg.sh -- go test -count=1 -timeout 20m -skip '^TestCrashAndFaultSoak$' ./...
+
+step "crash and fault soak, short form (scripts/soak.sh runs it long; docs/soak.md)"
+if ! go test -count=1 -run '^TestCrashAndFaultSoak$' -v ./cmd/codexauth >"$bindir/soak.log" 2>&1; then
+  cat "$bindir/soak.log"; exit 1
+fi
+grep -E '^soak |NOT RUN|^--- ' "$bindir/soak.log"
+
+step "fuzz targets, 3 s each (scripts/fuzz.sh runs them 10 minutes each; docs/fuzzing.md)"
+scripts/fuzz.sh 3s
 
 step "store suite on PostgreSQL through dockertest (image codexauth-postgres:test)"
 if ! env -u CODEXAUTH_TEST_POSTGRES CODEXAUTH_TEST_POSTGRES_IMAGE=codexauth-postgres:test \

@@ -52,6 +52,7 @@ type conformFlags struct {
 	profiles, faults, dockerEnv                                         multiFlag
 	dockerImage, dockerPort, dockerCmd, dockerPath                      string
 	maxWait, accessTTL, reuseGrace                                      time.Duration
+	timeout, requestTimeout                                             time.Duration
 	strict, quiet, noCodex, list                                        bool
 	only                                                                multiFlag
 }
@@ -99,6 +100,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.dockerCmd, "docker-cmd", "", "command for the container, space-separated")
 	fs.StringVar(&f.dockerPath, "docker-path", "", "path prefix of the issuer inside the container's URL")
 	fs.Var(&f.faults, "fault", "built-in target only: switch on a fault of the catalogue (self-test)")
+	fs.DurationVar(&f.timeout, "timeout", 30*time.Minute, "deadline of the whole run: a spec still running then is interrupted, the rest are not run, and the reports are written")
+	fs.DurationVar(&f.requestTimeout, "request-timeout", wire.DefaultRequestTimeout, "deadline of each request to the issuer, headers and body (an issuer that never answers discovery within it is a runtime error, exit 3)")
 	fs.DurationVar(&f.reuseGrace, "builtin-reuse-grace", builtinGrace, "built-in target only: reuse grace window (with one, every reuse spec can run: the clock moves past it where needed; 0s tests the strict path)")
 	if err := parseFlags(fs, args); err != nil {
 		return flagFailure(stderr, "conform", err)
@@ -142,6 +145,13 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		profiles = append(profiles, p)
 	}
+	if f.timeout <= 0 || f.requestTimeout <= 0 {
+		fmt.Fprintln(stderr, "codexauth conform: --timeout and --request-timeout must be positive")
+		return report.ExitUsage
+	}
+	runStart := time.Now()
+	ctx, cancelRun := context.WithTimeout(ctx, f.timeout)
+	defer cancelRun()
 	if f.issuer != "" && len(f.faults) > 0 {
 		fmt.Fprintln(stderr, "codexauth conform: --fault applies to the built-in issuer only; switch faults on a remote reference issuer with its admin API")
 		return report.ExitUsage
@@ -159,6 +169,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		User: f.user, Password: f.password, MaxWait: f.maxWait, AccessTTL: f.accessTTL, ValidateURL: f.validateURL,
 		InternalSecret: f.secret, BuiltinFaults: f.faults, BuiltinReuseGrace: f.reuseGrace,
 		Docker: harness.DockerTarget{Image: f.dockerImage, Port: f.dockerPort, Env: f.dockerEnv, Cmd: strings.Fields(f.dockerCmd), Path: f.dockerPath}}
+	cfg.RequestTimeout = f.requestTimeout
 	if f.validateURL == "" && f.secret != "" && f.issuer != "" {
 		cfg.ValidateURL = strings.TrimRight(f.issuer, "/") + "/internal/codex-auth/validate"
 	}
@@ -259,7 +270,10 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		suiteCfg.LabelFilter = strings.Join(ids, " || ")
 	}
-	suiteCfg.Timeout = 30 * time.Minute
+	// What is left of --timeout; a spec that outlives it is interrupted (its
+	// context is cancelled, which ends its requests) and given a short grace.
+	suiteCfg.Timeout = max(f.timeout-time.Since(runStart), time.Second)
+	suiteCfg.GracePeriod = min(10*time.Second, f.requestTimeout)
 	repCfg.NoColor, repCfg.Succinct, repCfg.SilenceSkips = true, true, true
 	formatter.ColorableStdOut = io.Discard // our own progress and summary replace Ginkgo's console output
 	total := countSelected(profiles)

@@ -34,6 +34,7 @@ type serveFlags struct {
 	addr, publicURL, storeSpec, users, autoApprove, adminToken, internalSecret string
 	keyPassphrase, logLevel, logFormat                                         string
 	accessTTL, refreshTTL, reuseGrace                                          time.Duration
+	readHeaderTimeout, readTimeout                                             time.Duration
 	allowShortTTL, encryptTaskIDs                                              bool
 	deviceInterval                                                             int
 	faults, clientIDs, redirectURIs                                            multiFlag
@@ -57,6 +58,8 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.faults, "fault", "switch on a deliberate defect from the fault catalogue (repeatable; see docs/faults.md)")
 	fs.Var(&f.clientIDs, "client-id", "register a client id (repeatable; default: codex's "+issuer.CodexClientID+")")
 	fs.Var(&f.redirectURIs, "redirect-uri", "register a redirect URI besides codex's loopback callbacks (repeatable)")
+	fs.DurationVar(&f.readHeaderTimeout, "read-header-timeout", 10*time.Second, "close a connection whose request headers have not all arrived within this time (slowloris)")
+	fs.DurationVar(&f.readTimeout, "read-timeout", 30*time.Second, "answer 408 and close when a request's body has not all arrived within this time of its start")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text or json")
 }
@@ -118,8 +121,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return code
 	}
 	defer cleanup()
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	hs := newHTTPServer(srv.Handler(), f, log)
 	gcCtx, stopGC := context.WithCancel(ctx)
 	defer stopGC()
 	go srv.RunGC(gcCtx)
@@ -239,4 +241,16 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 func isLoopback(a net.Addr) bool {
 	tcp, ok := a.(*net.TCPAddr)
 	return ok && tcp.IP.IsLoopback()
+}
+
+// newHTTPServer bounds what one client can hold: headers must arrive within
+// --read-header-timeout (else the connection is closed), a body within
+// --read-timeout of the request's start (else 408, issuer/bodylimit.go), and
+// the answer gets its own time on top, so a 408 still reaches the client.
+// Each connection costs a goroutine and a socket, not a thread: hundreds of
+// slow clients leave the issuer answering everyone else.
+func newHTTPServer(h http.Handler, f serveFlags, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: f.readHeaderTimeout, ReadTimeout: f.readTimeout,
+		WriteTimeout: f.readTimeout + 30*time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }

@@ -15,7 +15,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"time"
 )
 
 // CodexClientID is codex's production client id (§0).
@@ -62,7 +61,8 @@ func (e *Exchange) String() string {
 	if len(body) > 600 {
 		body = body[:600] + "…"
 	}
-	return fmt.Sprintf("%s %s → %d %s", e.Method, e.URL, e.Status, body)
+	// An issuer's bytes go into messages and reports as valid UTF-8.
+	return fmt.Sprintf("%s %s → %d %s", e.Method, e.URL, e.Status, strings.ToValidUTF8(body, "\uFFFD"))
 }
 
 // Client speaks codex's wire protocol to one issuer.
@@ -111,13 +111,15 @@ func (e Endpoints) AgentJWKSURL() string {
 }
 
 // NewClient returns a client that never follows redirects (codex's
-// browser flow reads them) and times out like codex does.
+// browser flow reads them), times out like codex does, and bounds what it
+// reads (limits.go).
 func NewClient(issuer, clientID string) *Client {
 	if clientID == "" {
 		clientID = CodexClientID
 	}
 	return &Client{Issuer: strings.TrimRight(issuer, "/"), ClientID: clientID, Endpoints: DefaultEndpoints(issuer), HTTP: &http.Client{
-		Timeout:       15 * time.Second,
+		Timeout:       DefaultRequestTimeout,
+		Transport:     NewTransport(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 }
@@ -143,7 +145,15 @@ func (c *Client) Do(ctx context.Context, method, rawURL, contentType, body strin
 	}
 	defer res.Body.Close()
 	ex.Status, ex.Header = res.StatusCode, res.Header
-	ex.Body, ex.Err = io.ReadAll(io.LimitReader(res.Body, 1<<20))
+	ex.Body, ex.Err = io.ReadAll(io.LimitReader(res.Body, MaxResponseBody+1))
+	if ex.Err == nil && len(ex.Body) > MaxResponseBody {
+		// Reported, never parsed: a prefix of an answer can parse as
+		// something the answer is not (an object followed by megabytes).
+		ex.Err = fmt.Errorf("%w: read no further (it begins %q)", ErrBodyTooLarge, ex.Body[:min(len(ex.Body), 120)])
+		ex.Body = nil
+	} else if ex.Err != nil {
+		ex.Err = fmt.Errorf("reading the response body: %w", ex.Err)
+	}
 	return ex
 }
 
@@ -161,7 +171,10 @@ func (c *Client) TrustCA(file string) error {
 	if !pool.AppendCertsFromPEM(pem) {
 		return fmt.Errorf("%s holds no PEM certificate", file)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr := NewTransport()
+	if cur, ok := c.HTTP.Transport.(*http.Transport); ok {
+		tr = cur.Clone()
+	}
 	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	c.HTTP.Transport = tr
 	return nil
@@ -411,8 +424,8 @@ type RefreshResult struct {
 // ParseRefresh applies §6.4.
 func ParseRefresh(ex *Exchange) (RefreshResult, error) {
 	var raw map[string]any
-	if err := json.Unmarshal(ex.Body, &raw); err != nil {
-		return RefreshResult{}, fmt.Errorf("refresh response is not JSON (codex treats this as transient): %v", err)
+	if err := json.Unmarshal(ex.Body, &raw); err != nil || raw == nil {
+		return RefreshResult{}, fmt.Errorf("refresh response is not a JSON object (codex treats this as transient): %s", errOrNull(err))
 	}
 	var r RefreshResult
 	if v, ok := raw["id_token"]; ok && v != nil {
@@ -455,4 +468,11 @@ func (c *Client) WorkloadExchange(ctx context.Context, assertion, ruleID, wiCont
 		kv = append(kv, "workload_identity_context", wiContext)
 	}
 	return c.PostForm(ctx, "/oauth/token", kv...)
+}
+
+func errOrNull(err error) string {
+	if err == nil {
+		return "null"
+	}
+	return err.Error()
 }
