@@ -19,7 +19,7 @@ import (
 // Proxy is an HTTP proxy. A CONNECT request (RFC 9110 §9.3.6) to a host
 // that Intercept claims is answered 200, its TLS is terminated with a leaf
 // of CA, and the decrypted requests inside the tunnel are served by the
-// handler Intercept returned, with r.URL set to https://host/path. A CONNECT
+// handler Intercept returned, with r.URL set to https://host[:port]/path. A CONNECT
 // that Tunnel allows is spliced through to its real destination untouched.
 // Requests in absolute form (plain http:// proxying) go to Plain. Anything
 // else is refused.
@@ -115,9 +115,13 @@ func (p *Proxy) intercept(w http.ResponseWriter, r *http.Request, host string, h
 		p.logf("intercept %s: %v", host, err)
 		return
 	}
+	urlHost := host // https://host/…, with the port when it is not 443
+	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "443" {
+		urlHost = net.JoinHostPort(host, port)
+	}
 	tconn := tls.Server(conn, &tls.Config{Certificates: []tls.Certificate{*leaf}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12})
 	ServeConn(tconn, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		req.URL.Scheme, req.URL.Host = "https", host
+		req.URL.Scheme, req.URL.Host = "https", urlHost
 		h.ServeHTTP(w, req)
 	}), p.ErrorLog)
 }
