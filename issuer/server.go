@@ -49,6 +49,7 @@ type Server struct {
 	reuseGraceOverride atomic.Int64
 	autoApproveOff     atomic.Bool
 	guesses            guessLimiter
+	console            *console // nil when the console does not exist (console.go)
 }
 
 // New validates cfg, prepares keys and secrets in the store, and builds the
@@ -66,6 +67,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// fault on they pass every call through.
 	s.store = &faultStore{Store: s.outage, faults: cfg.Faults,
 		deviceCallback: cfg.PublicURL + deviceCallbackPath, wrongCallback: cfg.PublicURL + deviceVerificationPath}
+	s.store = s.setupConsole(s.store)
 	s.keys = keys.NewManager(s.store, s.clock, cfg.KeyPassphrase)
 	s.signer = faultSigner{next: keySigner{keys: s.keys}, faults: cfg.Faults, env: tokenFaultEnv{publicURL: cfg.PublicURL, keys: s.keys}}
 	if err := s.keys.Init(ctx); err != nil {
@@ -169,11 +171,12 @@ func (s *Server) Mount(r chi.Router) {
 	if s.cfg.AdminToken != "" {
 		r.Route("/__admin", s.mountAdmin)
 	}
+	s.mountConsole(r)
 }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.recoverer, s.instrument, securityHeaders)
+	r.Use(s.recordRequests, s.recoverer, s.instrument, securityHeaders)
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no endpoint at %s", r.URL.Path))
 	}
