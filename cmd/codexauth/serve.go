@@ -123,6 +123,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	gcCtx, stopGC := context.WithCancel(ctx)
 	defer stopGC()
 	go srv.RunGC(gcCtx)
+	hs.RegisterOnShutdown(srv.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -198,6 +199,7 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 		ReuseGrace: f.reuseGrace, AllowShortAccessTTL: f.allowShortTTL, DeviceInterval: f.deviceInterval,
 		ClientIDs: f.clientIDs, RedirectURIs: f.redirectURIs, AutoApproveUser: f.autoApprove, AdminToken: adminToken,
 		InternalSecret: f.internalSecret, KeyPassphrase: f.keyPassphrase, Faults: fset, Version: version, EncryptTaskIDs: f.encryptTaskIDs,
+		LoopbackOnly: isLoopback(ln.Addr()),
 	})
 	if err != nil {
 		cleanup()
@@ -216,6 +218,12 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 		fmt.Fprintf(stdout, "  then approve the code at %s/codex/device\n", base)
 	}
 	fmt.Fprintf(stdout, "Sign codex out:\n  CODEX_REVOKE_TOKEN_URL_OVERRIDE=%s/oauth/revoke codex logout\n", base)
+	switch {
+	case adminToken != "":
+		fmt.Fprintf(stdout, "Console: %s/ (sign in with the admin token)\n", base)
+	case isLoopback(ln.Addr()):
+		fmt.Fprintf(stdout, "Console: %s/ (mock mode: open on loopback; requests, families and faults live)\n", base)
+	}
 	if adminToken != "" {
 		if f.adminToken == "random" {
 			fmt.Fprintf(stdout, "Admin API: %s/__admin (Authorization: Bearer %s)\n", base, adminToken)
