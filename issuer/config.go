@@ -58,6 +58,9 @@ type Config struct {
 	// console at "/" is then open to clients on this machine (mock mode);
 	// with neither, it does not exist.
 	LoopbackOnly bool
+	// NoConsole turns the console, and the request recording behind it,
+	// off wherever it would exist.
+	NoConsole bool
 	// InternalSecret enables /internal/codex-auth/validate when non-empty.
 	InternalSecret string
 	// KeyPassphrase encrypts signing keys at rest when non-empty.

@@ -68,6 +68,8 @@ type console struct {
 func (s *Server) setupConsole(st store.Store) store.Store {
 	var mode consoleMode
 	switch {
+	case s.cfg.NoConsole:
+		return st
 	case s.cfg.AdminToken != "":
 		mode = consoleToken
 	case s.cfg.LoopbackOnly:

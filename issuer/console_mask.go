@@ -38,7 +38,7 @@ var partialFields = map[string]int{"user_code": 4, "state": 4}
 
 // secretPrefixes are the issuer's (and codex's) secret formats, masked
 // wherever they appear.
-var secretPrefixes = []string{"rt_", "ac_", "deviceauth_", "sk-", "at-", "adm_"}
+var secretPrefixes = []string{"rt_", "ac_", "deviceauth_", "sk-", "at-"}
 
 // fingerprint identifies a secret without revealing it.
 func fingerprint(v string) string { return store.Hash(v)[:8] }
@@ -51,19 +51,21 @@ func hashFingerprint(hash string) string {
 	return hash[:8]
 }
 
-// maskSecret renders a secret as its kind and fingerprint.
+// maskSecret renders a secret as its kind and, for the issuer's own
+// high-entropy formats (refresh tokens, codes, device ids, API keys,
+// personal access tokens), its fingerprint. Anything else — a password,
+// an admin token, a client secret, a verifier — gets no fingerprint: a
+// human-chosen value could be guessed back from it.
 func maskSecret(v string) string {
 	if v == "" {
 		return ""
 	}
-	prefix := ""
 	for _, p := range secretPrefixes {
-		if strings.HasPrefix(v, p) {
-			prefix = p
-			break
+		if strings.HasPrefix(v, p) && len(v) >= len(p)+32 {
+			return fmt.Sprintf("‹%s… masked #%s›", p, fingerprint(v))
 		}
 	}
-	return fmt.Sprintf("‹%s… masked #%s›", prefix, fingerprint(v))
+	return "‹masked›"
 }
 
 // maskPartial shows the first n characters of a low-entropy secret.
@@ -231,10 +233,22 @@ func maskJSONValue(key string, v any, jwts func(decodedJWT)) any {
 	return v
 }
 
+// shownBodyLimit bounds a masked body as the timeline keeps it.
+const shownBodyLimit = 8 << 10
+
 // maskBody renders a request or response body with its secrets masked:
 // JSON objects and forms field by field; anything else only by size, since
-// its secrets cannot be told apart.
+// its secrets cannot be told apart. Long results are cut (they hold no
+// secret, so cutting is safe).
 func maskBody(contentType string, body []byte, truncated bool, jwts func(decodedJWT)) string {
+	out := maskBodyFull(contentType, body, truncated, jwts)
+	if len(out) > shownBodyLimit {
+		out = strings.ToValidUTF8(out[:shownBodyLimit], "") + "\n… (cut at " + strconv.Itoa(shownBodyLimit) + " bytes)"
+	}
+	return out
+}
+
+func maskBodyFull(contentType string, body []byte, truncated bool, jwts func(decodedJWT)) string {
 	if len(body) == 0 {
 		return ""
 	}

@@ -79,6 +79,20 @@ func TestMaskingKeepsNoSecret(t *testing.T) {
 	if !strings.Contains(shown, "Bearer ‹JWT RS256 sub=alice masked #") || !strings.Contains(shown, "HttpOnly") {
 		t.Errorf("masked headers lost what helps:\n%s", shown)
 	}
+	// A human-chosen secret (an admin token, a password) gets no
+	// fingerprint that could be guessed back.
+	weak := "adminadminadmin1"
+	h = http.Header{}
+	h.Set("Authorization", "Bearer "+weak)
+	if got := maskHeaders(h, []string{"Authorization"})[0][1]; got != "Bearer ‹masked›" || strings.Contains(got, fingerprint(weak)) {
+		t.Errorf("an admin token is shown as %q", got)
+	}
+	if got := maskField("password", "hunter2hunter2"); got != "‹masked›" {
+		t.Errorf("a password is shown as %q", got)
+	}
+	if got := maskBody("application/json", []byte(`{"x":"`+strings.Repeat("y", 3*shownBodyLimit)+`"}`), false, nil); len(got) > shownBodyLimit+64 {
+		t.Errorf("a long body is kept whole (%d bytes)", len(got))
+	}
 }
 
 // TestFlowsAndOutcomes names requests as the timeline shows them.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/codexauth/codexauth/harness/wire"
 	"github.com/codexauth/codexauth/issuer"
+	"github.com/codexauth/codexauth/issuer/store"
 )
 
 // console is a browser-like client of the console: its cookies (CSRF,
@@ -119,6 +120,11 @@ func TestConsoleExistsOnlyWhereItMay(t *testing.T) {
 	}
 	if r := none.postForm("/console/faults", url.Values{"name": {"padded-jwt"}, "on": {"1"}}); r.status != 404 {
 		t.Fatalf("POST /console/faults without token or loopback: %d", r.status)
+	}
+
+	off := start(t, func(c *issuer.Config) { c.LoopbackOnly, c.NoConsole = true, true })
+	if r := off.do("GET", "/", "", ""); r.status != 404 {
+		t.Fatalf("console switched off: %d", r.status)
 	}
 
 	tok := start(t, nil)
@@ -505,5 +511,83 @@ func TestTimelineIsBounded(t *testing.T) {
 	}
 	if strings.Index(page, "?n=519\n") > strings.Index(page, "?n=518\n") {
 		t.Fatal("the timeline is not newest first")
+	}
+}
+
+// TestConsoleFamilyChain: a family on the console shows its login, each
+// rotation, a grace replay, the reuse that killed it and who killed it;
+// the timeline filters by family and by outcome.
+func TestConsoleFamilyChain(t *testing.T) {
+	e := start(t, func(c *issuer.Config) { c.ReuseGrace = 30 * time.Second })
+	c := newConsoleClient(e)
+	c.signIn()
+	other := e.browserLogin("bob").str("refresh_token")
+	rt1 := e.browserLogin("alice").str("refresh_token")
+	rt2 := e.refresh(rt1).str("refresh_token")
+	if r := e.refresh(rt1); r.status != 200 || r.str("refresh_token") != rt2 {
+		t.Fatalf("grace replay: %d", r.status)
+	}
+	e.advance(time.Minute)
+	wantError(t, e.refresh(rt1), 401, "refresh_token_reused")
+	if r := e.refresh(other); r.status != 200 {
+		t.Fatalf("bob's refresh: %d", r.status)
+	}
+	var fams []struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(e.admin("GET", "/families?user=alice", nil).body, &fams)
+	if len(fams) != 1 {
+		t.Fatalf("alice's families: %v", fams)
+	}
+	page := string(c.get("/").body)
+	start := strings.Index(page, `id="fam-`+fams[0].ID+`"`)
+	if start < 0 {
+		t.Fatal("alice's family is not on the console")
+	}
+	block := page[start:]
+	block = block[:strings.Index(block, "</ol>")]
+	fp1, fp2 := store.Hash(rt1)[:8], store.Hash(rt2)[:8]
+	for _, want := range []string{"<b>login</b>", "→ <code>#" + fp1, "<b>rotated</b> <code>#" + fp1 + "</code> → <code>#" + fp2,
+		"<b>grace-replay</b> <code>#" + fp1, "<b>reused</b> <code>#" + fp1, "Killed by reuse detection: token #" + fp1, "refresh_token_reused"} {
+		if !strings.Contains(block, want) {
+			t.Errorf("alice's family lacks %q:\n%s", want, block)
+		}
+	}
+	byFamily := string(c.get("/?family=" + fams[0].ID).body)
+	if n := strings.Count(byFamily, `<details class="req`); n != 4 || strings.Count(byFamily, `data-family="`+fams[0].ID+`"`) != n {
+		t.Errorf("the family filter shows %d requests, want alice's 4 (the code exchange, the refresh, the replay, the reuse)", n)
+	}
+	if n := strings.Count(string(c.get("/?outcome=refresh_token_reused").body), `<details class="req`); n != 1 {
+		t.Errorf("the outcome filter shows %d requests, want the one reuse", n)
+	}
+}
+
+// TestConsoleUnderAPathPrefix: an issuer whose public URL has a path keeps
+// its console, forms, stream and cookies under that path.
+func TestConsoleUnderAPathPrefix(t *testing.T) {
+	var root string
+	e := start(t, func(c *issuer.Config) { root = c.PublicURL; c.PublicURL += "/codex-auth" })
+	c := newConsoleClient(e)
+	c.signIn()
+	page := string(c.get("/").body)
+	if !strings.Contains(page, `data-base="/codex-auth"`) || !strings.Contains(page, `action="/codex-auth/console/faults"`) {
+		t.Fatal("the console's forms are not under the path prefix")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.url+"/console/events", nil)
+	req.Header.Set("Cookie", c.cookieHeader())
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil || stream.StatusCode != 200 || stream.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("event stream under the prefix: %v %v", err, stream)
+	}
+	stream.Body.Close()
+	res, err := http.Get(root + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 404 {
+		t.Fatalf("the server root answers %d; the console lives under the prefix", res.StatusCode)
 	}
 }

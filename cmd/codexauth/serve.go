@@ -34,7 +34,7 @@ type serveFlags struct {
 	addr, publicURL, storeSpec, users, autoApprove, adminToken, internalSecret string
 	keyPassphrase, logLevel, logFormat                                         string
 	accessTTL, refreshTTL, reuseGrace                                          time.Duration
-	allowShortTTL, encryptTaskIDs                                              bool
+	allowShortTTL, encryptTaskIDs, console                                     bool
 	deviceInterval                                                             int
 	faults, clientIDs, redirectURIs                                            multiFlag
 }
@@ -54,6 +54,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.internalSecret, "internal-secret", "", "enable POST /internal/codex-auth/validate, authenticated by this X-Internal-Secret (at least 16 characters)")
 	fs.BoolVar(&f.encryptTaskIDs, "encrypt-task-ids", false, "answer agent task registrations with encrypted_task_id (sealed box to the agent's key) instead of task_id")
 	fs.StringVar(&f.keyPassphrase, "key-passphrase", "", "encrypt signing keys at rest with this passphrase")
+	fs.BoolVar(&f.console, "console", true, "serve the developer console at / (open on a loopback --addr without --admin-token, behind the admin token otherwise); false turns it and its request recording off")
 	fs.Var(&f.faults, "fault", "switch on a deliberate defect from the fault catalogue (repeatable; see docs/faults.md)")
 	fs.Var(&f.clientIDs, "client-id", "register a client id (repeatable; default: codex's "+issuer.CodexClientID+")")
 	fs.Var(&f.redirectURIs, "redirect-uri", "register a redirect URI besides codex's loopback callbacks (repeatable)")
@@ -199,7 +200,7 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 		ReuseGrace: f.reuseGrace, AllowShortAccessTTL: f.allowShortTTL, DeviceInterval: f.deviceInterval,
 		ClientIDs: f.clientIDs, RedirectURIs: f.redirectURIs, AutoApproveUser: f.autoApprove, AdminToken: adminToken,
 		InternalSecret: f.internalSecret, KeyPassphrase: f.keyPassphrase, Faults: fset, Version: version, EncryptTaskIDs: f.encryptTaskIDs,
-		LoopbackOnly: isLoopback(ln.Addr()),
+		LoopbackOnly: isLoopback(ln.Addr()), NoConsole: !f.console,
 	})
 	if err != nil {
 		cleanup()
@@ -219,6 +220,7 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 	}
 	fmt.Fprintf(stdout, "Sign codex out:\n  CODEX_REVOKE_TOKEN_URL_OVERRIDE=%s/oauth/revoke codex logout\n", base)
 	switch {
+	case !f.console:
 	case adminToken != "":
 		fmt.Fprintf(stdout, "Console: %s/ (sign in with the admin token)\n", base)
 	case isLoopback(ln.Addr()):
