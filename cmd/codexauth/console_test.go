@@ -125,7 +125,6 @@ func TestConsoleDrivesRealCodex(t *testing.T) {
 		within(t, ctx, 30*time.Second, "the polled device code appears on the console",
 			chromedp.WaitVisible(chromedp.CSS(row+" button.approve")),
 			chromedp.SetValue(chromedp.CSS(row+` select[name="user"]`), "alice"))
-		shot(t, ctx, "console-device-code", "#devices")
 		within(t, ctx, 10*time.Second, "approve", chromedp.Click(chromedp.CSS(row+" button.approve")))
 		return nil
 	})
