@@ -51,8 +51,17 @@ type Config struct {
 	// their second poll (the first is answered pending, as a person
 	// approving in a browser would look to codex) and signs the user in at /oauth/authorize (mock mode).
 	AutoApproveUser string
-	// AdminToken enables /__admin when non-empty.
+	// AdminToken enables /__admin when non-empty, and the console at "/"
+	// for whoever presents it.
 	AdminToken string
+	// LoopbackOnly says the issuer listens on loopback addresses only
+	// (codexauth serve sets it from --addr). Without an AdminToken the
+	// console at "/" is then open to clients on this machine (mock mode);
+	// with neither, it does not exist.
+	LoopbackOnly bool
+	// NoConsole turns the console, and the request recording behind it,
+	// off wherever it would exist.
+	NoConsole bool
 	// InternalSecret enables /internal/codex-auth/validate when non-empty.
 	InternalSecret string
 	// KeyPassphrase encrypts signing keys at rest when non-empty.

@@ -107,6 +107,10 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController reach the connection (the
+// console's event stream flushes and extends its write deadline).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 // instrument counts requests by route and status and logs them at debug
 // level (never bodies or query strings: they carry codes and tokens).
 func (s *Server) instrument(next http.Handler) http.Handler {

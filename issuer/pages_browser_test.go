@@ -2,7 +2,6 @@ package issuer_test
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,26 +10,20 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"github.com/codexauth/codexauth/harness/wire"
-	"github.com/codexauth/codexauth/internal/testutil"
+	"github.com/codexauth/codexauth/internal/browsertest"
 	"github.com/codexauth/codexauth/issuer"
 )
 
 // browser starts headless Chromium for a page test (testutil.Browser).
-func browser(t *testing.T) context.Context { return testutil.Browser(t) }
+func browser(t *testing.T) context.Context { return browsertest.Start(t, 60*time.Second) }
 
 // steps runs browser actions in order, stopping at the first error.
-func steps(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
-	for i, a := range actions {
-		if _, err := chromedp.Run(ctx, a); err != nil {
-			return fmt.Errorf("step %d: %w", i+1, err)
-		}
-	}
-	return nil
-}
+var steps = browsertest.Steps
 
 // screenshot saves a PNG of the page when CODEXAUTH_SCREENSHOTS names a folder.
 func screenshot(t *testing.T, ctx context.Context, name string) {

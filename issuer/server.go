@@ -51,6 +51,7 @@ type Server struct {
 	autoApproveOff     atomic.Bool
 	firstPolls         firstPolls
 	guesses            guessLimiter
+	console            *console // nil when the console does not exist (console.go)
 }
 
 // New validates cfg, prepares keys and secrets in the store, and builds the
@@ -68,6 +69,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// fault on they pass every call through.
 	s.store = &faultStore{Store: s.outage, faults: cfg.Faults,
 		deviceCallback: cfg.PublicURL + deviceCallbackPath, wrongCallback: cfg.PublicURL + deviceVerificationPath}
+	s.store = s.setupConsole(s.store)
 	s.keys = keys.NewManager(s.store, s.clock, cfg.KeyPassphrase)
 	s.signer = faultSigner{next: keySigner{keys: s.keys}, faults: cfg.Faults, env: tokenFaultEnv{publicURL: cfg.PublicURL, keys: s.keys}}
 	if err := s.keys.Init(ctx); err != nil {
@@ -176,12 +178,13 @@ func (s *Server) Mount(r chi.Router) {
 	if s.cfg.AdminToken != "" {
 		r.Route("/__admin", s.mountAdmin)
 	}
+	s.mountConsole(r)
 }
 
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(limitBodies) // first: bounded bodies, and a 413 the client can read (bodylimit.go)
-	r.Use(s.recoverer, s.instrument, securityHeaders)
+	r.Use(s.recordRequests, s.recoverer, s.instrument, securityHeaders)
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no endpoint at %s", r.URL.Path))
 	}

@@ -33,6 +33,7 @@ func commands() []command {
 		{"approve", "reference --approver exec command: approve or authorize through the admin API", runApprove},
 		{"revoke", "revoke an agent identity through a running issuer's admin API", runRevoke},
 		{"keys", "manage a running issuer's signing keys", runKeys},
+		{"proxy", "HTTPS proxy: codex's hosts (auth.openai.com, …) to a mock issuer, every other host refused", runProxy},
 		{"health", "exit 0 when a running issuer's /healthz answers 200 (container health checks)", runHealth},
 		{"version", "print the version", func(context.Context, []string, io.Writer, io.Writer) int { fmt.Println("codexauth", version); return 0 }},
 	}

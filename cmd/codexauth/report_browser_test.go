@@ -5,10 +5,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/codexauth/codexauth/internal/testutil"
+	"github.com/codexauth/codexauth/internal/browsertest"
 )
 
 // TestHTMLReportShowsTheRootCauseAndItsEvidence opens the HTML report of a
@@ -23,7 +24,7 @@ func TestHTMLReportShowsTheRootCauseAndItsEvidence(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, log)
 	}
 	page := filepath.Join(out, "conformance.html")
-	ctx := testutil.Browser(t)
+	ctx := browsertest.Start(t, 60*time.Second)
 	run := func(what string, a chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if _, err := chromedp.Run(ctx, a); err != nil {

@@ -35,7 +35,7 @@ type serveFlags struct {
 	keyPassphrase, logLevel, logFormat                                         string
 	accessTTL, refreshTTL, reuseGrace                                          time.Duration
 	readHeaderTimeout, readTimeout                                             time.Duration
-	allowShortTTL, encryptTaskIDs                                              bool
+	allowShortTTL, encryptTaskIDs, console                                     bool
 	deviceInterval                                                             int
 	faults, clientIDs, redirectURIs                                            multiFlag
 }
@@ -55,6 +55,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.internalSecret, "internal-secret", "", "enable POST /internal/codex-auth/validate, authenticated by this X-Internal-Secret (at least 16 characters)")
 	fs.BoolVar(&f.encryptTaskIDs, "encrypt-task-ids", false, "answer agent task registrations with encrypted_task_id (sealed box to the agent's key) instead of task_id")
 	fs.StringVar(&f.keyPassphrase, "key-passphrase", "", "encrypt signing keys at rest with this passphrase")
+	fs.BoolVar(&f.console, "console", true, "serve the developer console at / (open on a loopback --addr without --admin-token, behind the admin token otherwise); false turns it and its request recording off")
 	fs.Var(&f.faults, "fault", "switch on a deliberate defect from the fault catalogue (repeatable; see docs/faults.md)")
 	fs.Var(&f.clientIDs, "client-id", "register a client id (repeatable; default: codex's "+issuer.CodexClientID+")")
 	fs.Var(&f.redirectURIs, "redirect-uri", "register a redirect URI besides codex's loopback callbacks (repeatable)")
@@ -125,6 +126,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	gcCtx, stopGC := context.WithCancel(ctx)
 	defer stopGC()
 	go srv.RunGC(gcCtx)
+	hs.RegisterOnShutdown(srv.CloseStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -200,6 +202,7 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 		ReuseGrace: f.reuseGrace, AllowShortAccessTTL: f.allowShortTTL, DeviceInterval: f.deviceInterval,
 		ClientIDs: f.clientIDs, RedirectURIs: f.redirectURIs, AutoApproveUser: f.autoApprove, AdminToken: adminToken,
 		InternalSecret: f.internalSecret, KeyPassphrase: f.keyPassphrase, Faults: fset, Version: version, EncryptTaskIDs: f.encryptTaskIDs,
+		LoopbackOnly: isLoopback(ln.Addr()), NoConsole: !f.console,
 	})
 	if err != nil {
 		cleanup()
@@ -218,6 +221,13 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 		fmt.Fprintf(stdout, "  then approve the code at %s/codex/device\n", base)
 	}
 	fmt.Fprintf(stdout, "Sign codex out:\n  CODEX_REVOKE_TOKEN_URL_OVERRIDE=%s/oauth/revoke codex logout\n", base)
+	switch {
+	case !f.console:
+	case adminToken != "":
+		fmt.Fprintf(stdout, "Console: %s/ (sign in with the admin token)\n", base)
+	case isLoopback(ln.Addr()):
+		fmt.Fprintf(stdout, "Console: %s/ (mock mode: open on loopback; requests, families and faults live)\n", base)
+	}
 	if adminToken != "" {
 		if f.adminToken == "random" {
 			fmt.Fprintf(stdout, "Admin API: %s/__admin (Authorization: Bearer %s)\n", base, adminToken)

@@ -1,20 +1,10 @@
 package codexcli
 
 import (
-	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"maps"
-	"math/big"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/codexauth/codexauth/intercept"
 )
 
 // Guard is the HTTP(S) proxy every codex run is pointed at. It refuses
@@ -30,18 +22,16 @@ import (
 // Hosts registered with Intercept are the exception: their CONNECT tunnels
 // are terminated with a certificate from a throwaway CA and the plaintext
 // requests are forwarded to the issuer under test — how codex's browser
-// login, which always talks to https://auth.openai.com, reaches it.
+// login, which always talks to https://auth.openai.com, reaches it. The
+// interception itself is package intercept's.
 type Guard struct {
 	ln      net.Listener
 	srv     *http.Server
 	mu      sync.Mutex
 	refused map[string]int
-	routes  map[string]*url.URL // intercepted host → upstream base URL
-	seen    map[string]int      // intercepted requests, "host path"
-	ca      *x509.Certificate
-	caKey   *ecdsa.PrivateKey
-	caPEM   string
-	leaves  map[string]*tls.Certificate
+	routes  map[string]http.Handler // intercepted host → forwarder to the issuer
+	seen    map[string]int          // intercepted requests, "host path"
+	ca      *intercept.CA
 }
 
 // StartGuard listens on a free loopback port.
@@ -50,8 +40,17 @@ func StartGuard() (*Guard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("guard proxy: %w", err)
 	}
-	g := &Guard{ln: ln, refused: map[string]int{}, routes: map[string]*url.URL{}, seen: map[string]int{}, leaves: map[string]*tls.Certificate{}}
-	g.srv = &http.Server{Handler: http.HandlerFunc(g.serve), ReadHeaderTimeout: 10 * time.Second}
+	g := &Guard{ln: ln, refused: map[string]int{}, routes: map[string]http.Handler{}, seen: map[string]int{}}
+	p := &intercept.Proxy{
+		Intercept: g.handlerFor,
+		Refuse:    g.refuse,
+	}
+	g.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		p.CA = g.ca
+		g.mu.Unlock()
+		p.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 10 * time.Second}
 	go g.srv.Serve(ln)
 	return g, nil
 }
@@ -69,140 +68,45 @@ func (g *Guard) Intercept(host, upstream string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.ca == nil {
-		if err := g.newCA(); err != nil {
+		ca, err := intercept.NewCA(intercept.CAOptions{CommonName: "codexauth throwaway test CA", Validity: 24 * time.Hour})
+		if err != nil {
 			return err
 		}
+		g.ca = ca
 	}
-	g.routes[host] = u
+	fwd := intercept.Forward(u, nil)
+	g.routes[host] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		g.seen[host+" "+r.URL.Path]++
+		g.mu.Unlock()
+		fwd.ServeHTTP(w, r)
+	})
 	return nil
+}
+
+func (g *Guard) handlerFor(host string) http.Handler {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.routes[host]
 }
 
 // WriteCA writes the CA certificate (PEM) for CODEX_CA_CERTIFICATE.
 func (g *Guard) WriteCA(dir string) (string, error) {
 	g.mu.Lock()
-	pemText := g.caPEM
+	ca := g.ca
 	g.mu.Unlock()
-	if pemText == "" {
+	if ca == nil {
 		return "", fmt.Errorf("no CA: call Intercept first")
 	}
 	path := filepath.Join(dir, "codexauth-test-ca.pem")
-	return path, os.WriteFile(path, []byte(pemText), 0o600)
+	return path, os.WriteFile(path, ca.CertPEM(), 0o600)
 }
 
-func (g *Guard) newCA() error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "codexauth throwaway test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		MaxPathLenZero: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	g.ca, _ = x509.ParseCertificate(der)
-	g.caKey = key
-	g.caPEM = string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	return nil
-}
-
-func (g *Guard) leaf(host string) (*tls.Certificate, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if c, ok := g.leaves[host]; ok {
-		return c, nil
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, g.ca, &key.PublicKey, g.caKey)
-	if err != nil {
-		return nil, err
-	}
-	c := &tls.Certificate{Certificate: [][]byte{der, g.ca.Raw}, PrivateKey: key}
-	g.leaves[host] = c
-	return c, nil
-}
-
-func (g *Guard) refuse(w http.ResponseWriter, host string) {
+func (g *Guard) refuse(w http.ResponseWriter, _ *http.Request, host string) {
 	g.mu.Lock()
 	g.refused[host]++
 	g.mu.Unlock()
 	http.Error(w, "codexauth guard: refused "+host+" (only the issuer under test is reachable)", http.StatusForbidden)
-}
-
-func (g *Guard) serve(w http.ResponseWriter, r *http.Request) {
-	host := r.Host
-	if r.Method != http.MethodConnect && r.URL.Host != "" {
-		host = r.URL.Host
-	}
-	name := host
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		name = h
-	}
-	g.mu.Lock()
-	upstream := g.routes[name]
-	g.mu.Unlock()
-	if r.Method != http.MethodConnect || upstream == nil {
-		g.refuse(w, host)
-		return
-	}
-	cert, err := g.leaf(name)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		http.Error(w, "no hijack", http.StatusInternalServerError)
-		return
-	}
-	conn, buf, err := hj.Hijack()
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	if _, err := conn.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n")); err != nil {
-		return
-	}
-	var raw net.Conn = conn
-	if buf.Reader.Buffered() > 0 {
-		raw = &prefixConn{Conn: conn, r: buf.Reader}
-	}
-	tconn := tls.Server(raw, &tls.Config{Certificates: []tls.Certificate{*cert}, NextProtos: []string{"http/1.1"}})
-	if err := tconn.Handshake(); err != nil {
-		return
-	}
-	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
-		pr.SetURL(upstream)
-		pr.Out.Host = upstream.Host
-	}}
-	br := bufio.NewReader(tconn)
-	for {
-		req, err := http.ReadRequest(br)
-		if err != nil {
-			return
-		}
-		g.mu.Lock()
-		g.seen[name+" "+req.URL.Path]++
-		g.mu.Unlock()
-		req.URL.Scheme, req.URL.Host = "https", name
-		rw := newConnResponseWriter(tconn)
-		proxy.ServeHTTP(rw, req.WithContext(r.Context()))
-		if err := rw.finish(); err != nil || req.Close {
-			return
-		}
-	}
 }
 
 // Refused lists the destinations that were attempted and refused.
@@ -225,55 +129,3 @@ func (g *Guard) Intercepted() map[string]int {
 
 // Close stops the proxy.
 func (g *Guard) Close() error { return g.srv.Close() }
-
-type prefixConn struct {
-	net.Conn
-	r *bufio.Reader
-}
-
-func (p *prefixConn) Read(b []byte) (int, error) { return p.r.Read(b) }
-
-// connResponseWriter buffers one response and writes it to the TLS
-// connection with a Content-Length, keeping the connection reusable.
-type connResponseWriter struct {
-	conn   net.Conn
-	header http.Header
-	status int
-	body   []byte
-}
-
-func newConnResponseWriter(c net.Conn) *connResponseWriter {
-	return &connResponseWriter{conn: c, header: http.Header{}}
-}
-
-func (w *connResponseWriter) Header() http.Header { return w.header }
-func (w *connResponseWriter) WriteHeader(s int) {
-	if w.status == 0 {
-		w.status = s
-	}
-}
-func (w *connResponseWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	w.body = append(w.body, b...)
-	return len(b), nil
-}
-
-func (w *connResponseWriter) finish() error {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	res := &http.Response{StatusCode: w.status, ProtoMajor: 1, ProtoMinor: 1, Header: w.header,
-		ContentLength: int64(len(w.body)), Body: http.NoBody}
-	res.Header.Del("Transfer-Encoding")
-	res.Header.Set("Content-Length", fmt.Sprint(len(w.body)))
-	if len(w.body) > 0 {
-		res.Body = nopBody{strings.NewReader(string(w.body))}
-	}
-	return res.Write(w.conn)
-}
-
-type nopBody struct{ *strings.Reader }
-
-func (nopBody) Close() error { return nil }

@@ -49,6 +49,17 @@ func TestAdminAPIIsDependencyFree(t *testing.T) {
 	}
 }
 
+// TestInterceptIsDependencyFree: the TLS-interception core that the
+// harness's guard and `codexauth proxy` share imports only the standard
+// library, so sharing it links the harness to nothing of the issuer.
+func TestInterceptIsDependencyFree(t *testing.T) {
+	for _, p := range deps(t, module+"/intercept") {
+		if p != module+"/intercept" && strings.Contains(strings.SplitN(p, "/", 2)[0], ".") {
+			t.Errorf("intercept depends on %s; it may use the standard library only", p)
+		}
+	}
+}
+
 // TestIssuerDoesNotImportTheHarness: the issuer is usable as a library
 // without the conformance suite (its tests may use the harness's client).
 func TestIssuerDoesNotImportTheHarness(t *testing.T) {

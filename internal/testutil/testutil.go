@@ -15,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
-
 	"github.com/codexauth/codexauth/harness/codexcli"
 )
 
@@ -88,55 +86,6 @@ func StartServe(t testing.TB, bin, addr string, args ...string) *Serve {
 		t.Fatal("codexauth serve did not start")
 	}
 	return nil
-}
-
-// Browser starts headless Chromium (Debian's package; scripts/test.sh
-// installs it). A missing browser fails the test: page tests are part of
-// the test command.
-func Browser(t *testing.T) context.Context {
-	t.Helper()
-	path := os.Getenv("CODEXAUTH_CHROMIUM")
-	if path == "" {
-		for _, c := range []string{"chromium", "chromium-browser", "google-chrome"} {
-			if p, err := exec.LookPath(c); err == nil {
-				path = p
-				break
-			}
-		}
-	}
-	if path == "" {
-		t.Fatal("page tests need Chromium: apt-get install chromium (scripts/test.sh does), or set CODEXAUTH_CHROMIUM")
-	}
-	// Starting a browser on a busy 2-core machine occasionally crashes it
-	// before the first page; that is no verdict on our pages, so the start
-	// (and only the start) is tried up to three times.
-	var ctx context.Context
-	var err error
-	for attempt := 1; attempt <= 3; attempt++ {
-		opts := append(chromedp.DefaultExecAllocatorOptions[:],
-			chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-			chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-			chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-			chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()))
-		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		t.Cleanup(cancel)
-		c, cancel2 := chromedp.NewContext(actx)
-		t.Cleanup(cancel2)
-		// The first Run starts the browser and must not carry a timeout.
-		if _, err = chromedp.Run(c, chromedp.Navigate("about:blank")); err == nil {
-			ctx = c
-			break
-		}
-		t.Logf("Chromium start %d failed: %.300v", attempt, err)
-		cancel2()
-		cancel()
-	}
-	if ctx == nil {
-		t.Fatalf("start Chromium (%s): %v", path, err)
-	}
-	ctx, cancel3 := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel3)
-	return ctx
 }
 
 // CodexBin is the pinned real codex binary: found (CODEXAUTH_CODEX_BIN or
