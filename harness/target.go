@@ -39,6 +39,9 @@ type Config struct {
 	WorkloadAssertion, FederationRuleID string
 	// CodexBin is the real codex binary ("" disables the codex-cli profile).
 	CodexBin string
+	// CodexVersion is the version CodexBin reports (`codex --version`): the
+	// codex the run speaks for ("" when none runs).
+	CodexVersion string
 	// Builtin starts the built-in reference issuer when neither Issuer nor
 	// Docker is given. The harness never imports the issuer: cmd/ wires
 	// issuer/issuertest in (nil: no built-in target in this binary).

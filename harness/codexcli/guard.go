@@ -41,6 +41,11 @@ type Guard struct {
 	caKey   *ecdsa.PrivateKey
 	caPEM   string
 	leaves  map[string]*tls.Certificate
+	// MarkIntercepted, when set (by `codexauth capture`, before codex
+	// runs), names a request header the guard adds to every intercepted
+	// request with the host codex asked for, so a recorder at the issuer
+	// can tell "sent to auth.openai.com" from "sent to the issuer".
+	MarkIntercepted string
 }
 
 // StartGuard listens on a free loopback port.
@@ -185,6 +190,9 @@ func (g *Guard) serve(w http.ResponseWriter, r *http.Request) {
 	proxy := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
 		pr.SetURL(upstream)
 		pr.Out.Host = upstream.Host
+		if g.MarkIntercepted != "" {
+			pr.Out.Header.Set(g.MarkIntercepted, name)
+		}
 	}}
 	br := bufio.NewReader(tconn)
 	for {

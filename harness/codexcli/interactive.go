@@ -28,6 +28,8 @@ type session struct {
 	err   error
 	start time.Time
 	args  []string
+	// version is the codex version that runs.
+	version string
 }
 
 func (d *Driver) startSession(ctx context.Context, args ...string) (*session, error) {
@@ -37,7 +39,7 @@ func (d *Driver) startSession(ctx context.Context, args ...string) (*session, er
 	cmd.Stdin = strings.NewReader("")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	s := &session{cmd: cmd, lines: make(chan string, 256), done: make(chan struct{}), start: time.Now(), args: args}
+	s := &session{cmd: cmd, lines: make(chan string, 256), done: make(chan struct{}), start: time.Now(), args: args, version: d.Version}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start codex: %w", err)
 	}
@@ -110,7 +112,7 @@ func (s *session) finish(timeout time.Duration) Result {
 			<-s.done
 		}
 	}
-	res := Result{Args: s.args, Stdout: s.output(), Duration: time.Since(s.start)}
+	res := Result{Version: s.version, Args: s.args, Stdout: s.output(), Duration: time.Since(s.start)}
 	var ee *exec.ExitError
 	if errors.As(s.err, &ee) {
 		res.ExitCode = ee.ExitCode()
