@@ -39,8 +39,9 @@ type Config struct {
 	WorkloadAssertion, FederationRuleID string
 	// CodexBin is the real codex binary ("" disables the codex-cli profile).
 	CodexBin string
-	// CodexVersion is the version CodexBin reports (`codex --version`): the
-	// codex the run speaks for ("" when none runs).
+	// CodexVersion is the codex release the run speaks for: the version
+	// CodexBin reports (`codex --version`), or the one named without a
+	// binary ("": the pinned release). The wire client speaks its dialect.
 	CodexVersion string
 	// Builtin starts the built-in reference issuer when neither Issuer nor
 	// Docker is given. The harness never imports the issuer: cmd/ wires
@@ -139,6 +140,7 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 		t.Name = t.Issuer
 	}
 	t.Client = wire.NewClient(t.Issuer, t.Cfg.ClientID)
+	t.Client.Dialect = wire.DialectOf(t.Cfg.CodexVersion) // the suite speaks as the codex it speaks for
 	if err := t.applyEndpoints(); err != nil {
 		t.Close()
 		return nil, err

@@ -205,6 +205,13 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			}
 		}
 	}
+	if f.noCodex && f.codexVersion != "" {
+		if !codexcli.ValidVersion(f.codexVersion) {
+			fmt.Fprintf(stderr, "codexauth conform: --codex-version %q: want an exact version such as %s\n", f.codexVersion, codexcli.Version)
+			return report.ExitUsage
+		}
+		cfg.CodexVersion = f.codexVersion // speak as that codex without running it
+	}
 	if cfg.CodexBin != "" {
 		v, err := codexcli.BinaryVersion(ctx, cfg.CodexBin)
 		if err != nil {
@@ -313,6 +320,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 // codexLine tells which real codex the codex-cli profile runs.
 func codexLine(cfg harness.Config) string {
 	switch {
+	case cfg.CodexBin == "" && cfg.CodexVersion != "":
+		return fmt.Sprintf("codex: speaking as %s, not running it (the codex-cli profile is not run)", cfg.CodexVersion)
 	case cfg.CodexBin == "":
 		return "codex: none (the codex-cli profile is not run; --codex-version V installs one)"
 	case cfg.CodexVersion == codexcli.Version:

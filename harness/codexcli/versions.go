@@ -8,11 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/codexauth/codexauth/harness/wire"
 )
 
 // Versions as data. The contract describes one pinned release (Version);
@@ -148,41 +149,8 @@ func BinaryVersion(ctx context.Context, bin string) (string, error) {
 	return v, nil
 }
 
-// CompareVersions orders two versions numerically, major.minor.patch
-// (a pre-release sorts before its release): -1, 0 or +1.
-func CompareVersions(a, b string) int {
-	pa, prea := splitVersion(a)
-	pb, preb := splitVersion(b)
-	for i := 0; i < 3; i++ {
-		if pa[i] != pb[i] {
-			if pa[i] < pb[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	switch {
-	case prea == preb:
-		return 0
-	case prea == "":
-		return 1
-	case preb == "":
-		return -1
-	case prea < preb:
-		return -1
-	default:
-		return 1
-	}
-}
-
-func splitVersion(v string) ([3]int, string) {
-	var n [3]int
-	core, pre, _ := strings.Cut(v, "-")
-	for i, p := range strings.SplitN(core, ".", 3) {
-		n[i], _ = strconv.Atoi(p)
-	}
-	return n, pre
-}
+// CompareVersions orders two versions numerically (wire.CompareVersions).
+func CompareVersions(a, b string) int { return wire.CompareVersions(a, b) }
 
 // VersionRange is a closed range of codex versions; an empty bound is open.
 // Requirements and the contract name the versions a behaviour applies to
