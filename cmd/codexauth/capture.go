@@ -167,7 +167,7 @@ func findUp(rel string) string {
 // reference issuer.
 func captureCodex(ctx context.Context, bin string, progress io.Writer) (*capture.Capture, error) {
 	rec := capture.NewRecorder()
-	target, err := harness.Open(ctx, harness.Config{Builtin: recordingBuiltin(rec)})
+	target, err := harness.Open(ctx, harness.Config{Builtin: wrappedBuiltin(rec.Wrap)})
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +181,11 @@ func captureCodex(ctx context.Context, bin string, progress io.Writer) (*capture
 		Progress: func(format string, args ...any) { fmt.Fprintf(progress, "  "+format+"\n", args...) }})
 }
 
-// recordingBuiltin starts the reference issuer as the built-in target does
-// (internal/builtin), with the capture's recorder in front of its handler.
-func recordingBuiltin(rec *capture.Recorder) harness.StartBuiltin {
+// wrappedBuiltin starts the reference issuer as the built-in target does
+// (internal/builtin), with wrap in front of its handler: the capture's
+// recorder, or a version scenario's behaviour. wrap receives the issuer's
+// public URL.
+func wrappedBuiltin(wrap func(next http.Handler, publicURL string) http.Handler) harness.StartBuiltin {
 	return func(ctx context.Context, o harness.BuiltinOptions) (harness.BuiltinIssuer, error) {
 		st := memory.New()
 		if err := issuer.SeedUsers(ctx, st, issuer.DefaultUsers()); err != nil {
@@ -200,15 +202,19 @@ func recordingBuiltin(rec *capture.Recorder) harness.StartBuiltin {
 		url := "http://" + ln.Addr().String()
 		adminToken := "capture-admin-" + randomToken()
 		srv, err := issuer.New(ctx, issuer.Config{PublicURL: url, Store: st, Faults: fs, AdminToken: adminToken,
-			DeviceInterval: 1, GCInterval: -1, ReuseGrace: o.ReuseGrace, Version: "capture",
+			DeviceInterval: 1, GCInterval: -1, ReuseGrace: o.ReuseGrace, Version: "wrapped",
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		if err != nil {
 			ln.Close()
 			return harness.BuiltinIssuer{}, fmt.Errorf("start issuer: %w", err)
 		}
-		hs := &http.Server{Handler: rec.Wrap(srv.Handler(), url), ReadHeaderTimeout: 10 * time.Second}
+		h := srv.Handler()
+		if wrap != nil {
+			h = wrap(h, url)
+		}
+		hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = hs.Serve(ln) }()
-		return harness.BuiltinIssuer{URL: url, Name: builtin.Name + " (recording)", Version: "capture", AdminToken: adminToken,
+		return harness.BuiltinIssuer{URL: url, Name: builtin.Name + " (wrapped)", Version: "wrapped", AdminToken: adminToken,
 			Close: func() { _ = hs.Close() }}, nil
 	}
 }

@@ -60,6 +60,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	doc := fs.String("doc", "", "rewrite the generated tables of this Markdown file (docs/faults.md)")
 	codexBin := fs.String("codex-bin", "", "real codex binary for the agreement check (default: CODEXAUTH_CODEX_BIN or the install cache)")
 	noOracle := fs.Bool("no-oracle", false, "skip the agreement check with the real codex CLI")
+	codexVersions := fs.String("codex-versions", "", "run the version matrix instead: for each codex release in this comma-separated list (installed when missing), the codex-cli profile and the agreement oracle; with --doc, write that table (docs/codex-versions.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return flagFailure(stderr, "selftest", err)
 	}
@@ -74,6 +75,17 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return report.ExitRuntime
 	}
 	defer os.RemoveAll(tmp)
+	if *codexVersions != "" {
+		list, err := parseVersionList(*codexVersions)
+		if err == nil && (len(only) > 0 || *noOracle || *codexBin != "") {
+			err = errors.New("--codex-versions takes no --fault, --no-oracle or --codex-bin")
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
+			return report.ExitUsage
+		}
+		return runVersionMatrix(ctx, self, tmp, list, *parallel, *doc, stdout, stderr)
+	}
 
 	catalogue := faults.All()
 	if len(only) > 0 {
@@ -287,8 +299,22 @@ type agreement struct {
 	err         error
 }
 
+// agrees: where codex fails, the suite reports a MUST failure; where codex
+// succeeds, the suite reports none — except security MUSTs (a stolen or
+// revoked credential that keeps working, which codex cannot notice).
 func (a agreement) agrees() bool {
-	return a.err == nil && a.codex.Failed == (len(a.suiteFails) > 0)
+	if a.err != nil {
+		return false
+	}
+	if a.codex.Failed {
+		return len(a.suiteFails) > 0
+	}
+	for _, id := range a.suiteFails {
+		if r, ok := registry.Lookup(id); !ok || !r.Security() {
+			return false
+		}
+	}
+	return true
 }
 
 // runOracle runs the real codex for the fault-free issuer and for every
