@@ -207,6 +207,9 @@ func runVersionMatrix(ctx context.Context, self, tmp string, list []string, para
 			a := &row.rows[j]
 			job(func() {
 				out, err := oracleRun(ctx, tmp, row.bin, a.fault, a.flow)
+				if err == nil && out.Version != row.version {
+					err = fmt.Errorf("the oracle ran codex %q, not %s", out.Version, row.version)
+				}
 				mu.Lock()
 				defer mu.Unlock()
 				if a.err == nil {

@@ -105,3 +105,19 @@ func TestCaptureOfThePinnedCodexMatchesItsGolden(t *testing.T) {
 		t.Fatalf("capture file: %v\n%s", err, b)
 	}
 }
+
+// TestVersionFlagsTakeExactVersions: a dist-tag or a typo is a usage error
+// (exit 2) that says what is wanted, before anything is installed.
+func TestVersionFlagsTakeExactVersions(t *testing.T) {
+	for _, args := range [][]string{
+		{"selftest", "--codex-versions", "0.169.0,latest"},
+		{"conform", "--codex-version", "0.171", "--no-codex"},
+		{"capture", "--codex-version", "latest"},
+		{"conform", "--codex-version", "0.171.0", "--codex-bin", "/bin/true"},
+	} {
+		code, out := runCLI(t, args...)
+		if code != 2 || !(strings.Contains(out, "exact version") || strings.Contains(out, "not both")) {
+			t.Errorf("%v: exit %d\n%s", args, code, out)
+		}
+	}
+}
