@@ -40,13 +40,16 @@ func goldenCapture(version string) string {
 
 func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("capture", captureSynopsis, stderr)
-	codexVersion := fs.String("codex-version", codexcli.Version, "codex release to capture (installed into the cache when missing)")
-	codexBin := fs.String("codex-bin", "", "codex binary to capture instead of --codex-version")
+	codexVersion := fs.String("codex-version", "", "codex release to capture, installed into the cache when missing (wins over --codex-bin; default: the pinned "+codexcli.Version+")")
+	codexBin := fs.String("codex-bin", "", "codex binary to capture (default: the cached --codex-version)")
 	out := fs.String("out", "", "write the capture to this file (default: print it)")
 	against := fs.String("against", "", "capture to compare with (default: the pinned release's, fixtures/golden/capture-codex-"+codexcli.Version+".txt when found, else captured now)")
 	failOnDrift := fs.Bool("fail-on-drift", false, "exit 1 when the capture drifts from --against")
 	if err := parseFlags(fs, args); err != nil {
 		return flagFailure(stderr, "capture", err)
+	}
+	if *codexVersion == "" && *codexBin == "" {
+		*codexVersion = codexcli.Version
 	}
 	bin, err := resolveCodex(ctx, *codexBin, *codexVersion, stderr)
 	if err != nil {
@@ -96,10 +99,10 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return report.ExitOK
 }
 
-// resolveCodex is --codex-bin when given, else the cached --codex-version
-// (installed when missing; the installation's progress goes to log).
+// resolveCodex is the cached version when one is named (installed when
+// missing; the installation's progress goes to log), else the binary bin.
 func resolveCodex(ctx context.Context, bin, version string, log io.Writer) (string, error) {
-	if bin != "" {
+	if version == "" {
 		return codexcli.Find(bin)
 	}
 	if b, err := codexcli.FindVersion(version); err == nil {

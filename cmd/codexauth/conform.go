@@ -85,7 +85,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.chatgptBase, "chatgpt-base-url", "", "codex's chatgpt_base_url: agent-identity JWKS and accounts check (also CODEX_AGENT_IDENTITY_JWKS_BASE_URL; default ISSUER/backend-api)")
 	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of a private CA the deployment's TLS certificates chain to (trusted by the suite and, as CODEX_CA_CERTIFICATE, by the real codex)")
 	fs.StringVar(&f.codexBin, "codex-bin", "", "real codex binary for the codex-cli profile (default: CODEXAUTH_CODEX_BIN or the install cache)")
-	fs.StringVar(&f.codexVersion, "codex-version", "", "run the codex-cli profile with this @openai/codex release, e.g. 0.171.0 (installed into the install cache when missing; default: the pinned "+codexcli.Version+")")
+	fs.StringVar(&f.codexVersion, "codex-version", "", "run the codex-cli profile with this @openai/codex release, e.g. 0.171.0, installed into the install cache when missing (wins over --codex-bin and CODEXAUTH_CODEX_BIN; default: the pinned "+codexcli.Version+")")
 	fs.BoolVar(&f.noCodex, "no-codex", false, "do not look for the real codex binary (codex-cli specs are then not run)")
 	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
 	fs.BoolVar(&f.list, "list", false, "list the requirements (id, level, profile, title) and exit")
@@ -182,10 +182,6 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return report.ExitUsage
 		}
 		cfg.CACert = f.caCert
-	}
-	if f.codexBin != "" && f.codexVersion != "" {
-		fmt.Fprintln(stderr, "codexauth conform: give --codex-bin or --codex-version, not both")
-		return report.ExitUsage
 	}
 	if !f.noCodex {
 		switch {
