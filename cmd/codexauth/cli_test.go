@@ -69,7 +69,7 @@ func TestConformFailsBrokenIssuers(t *testing.T) {
 			if code != 1 {
 				t.Fatalf("exit %d, want 1\n%s", code, out)
 			}
-			if !strings.Contains(out, "Failed requirements:") || !strings.Contains(out, tc.id) || !strings.Contains(out, "NON-CONFORMANT") {
+			if !strings.Contains(out, "Failed requirements, root causes first:") || !strings.Contains(out, tc.id) || !strings.Contains(out, "NON-CONFORMANT") {
 				t.Fatalf("output does not name %s:\n%s", tc.id, out)
 			}
 		})
