@@ -22,7 +22,9 @@ type Admin struct {
 
 // NewAdmin returns an admin client for issuer.
 func NewAdmin(issuer, token string) *Admin {
-	return &Admin{c: wire.NewClient(issuer, ""), token: token}
+	c := wire.NewClient(issuer, "")
+	c.Dialect = wire.Dialect{AcceptEncoding: "gzip,zstd"} // the admin API is the harness's, not codex's: any coding Go can read
+	return &Admin{c: c, token: token}
 }
 
 func (a *Admin) call(ctx context.Context, method, path string, in, out any) error {

@@ -40,6 +40,10 @@ type Config struct {
 	WorkloadAssertion, FederationRuleID string
 	// CodexBin is the real codex binary ("" disables the codex-cli profile).
 	CodexBin string
+	// CodexVersion is the codex release the run speaks for: the version
+	// CodexBin reports (`codex --version`), or the one named without a
+	// binary ("": the pinned release). The wire client speaks its dialect.
+	CodexVersion string
 	// Builtin starts the built-in reference issuer when neither Issuer nor
 	// Docker is given. The harness never imports the issuer: cmd/ wires
 	// issuer/issuertest in (nil: no built-in target in this binary).
@@ -146,6 +150,7 @@ func Open(ctx context.Context, cfg Config) (*Target, error) {
 	if t.Cfg.RequestTimeout > 0 {
 		t.Client.HTTP.Timeout = t.Cfg.RequestTimeout
 	}
+	t.Client.Dialect = wire.DialectOf(t.Cfg.CodexVersion) // the suite speaks as the codex it speaks for
 	if err := t.applyEndpoints(); err != nil {
 		t.Close()
 		return nil, err

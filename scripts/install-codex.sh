@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Installs the pinned OpenAI Codex CLI into a cache folder (re-used when present) and
-# prints the path of the native binary on the last line of stdout.
+# Installs a published OpenAI Codex CLI (@openai/codex) into a cache folder (re-used when
+# present) and prints the path of the native binary on the last line of stdout.
 #
-#   CODEX_VERSION        version to install (default 0.169.0, the version the contract describes)
-#   CODEXAUTH_CACHE      cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/codexauth)
+#   scripts/install-codex.sh [VERSION]
+#
+#   VERSION              an exact published version such as 0.171.0 (default: $CODEX_VERSION, else
+#                        0.169.0, the pinned version the contract describes)
+#   CODEXAUTH_CACHE      cache root (default ${XDG_CACHE_HOME:-$HOME/.cache}/codexauth); each version
+#                        lives in its own folder, codex-VERSION
 set -euo pipefail
 
-version="${CODEX_VERSION:-0.169.0}"
+pinned=0.169.0
+version="${1:-${CODEX_VERSION:-$pinned}}"
+[[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || {
+  echo "install-codex: '$version' is not a version (want e.g. 0.171.0)" >&2
+  exit 2
+}
 cache="${CODEXAUTH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/codexauth}"
 dir="$cache/codex-$version"
 
@@ -20,6 +29,12 @@ find_bin() {
   fi
 }
 
+mkdir -p "$cache"
+# One install per version at a time (a matrix may ask for the same version twice at once).
+if command -v flock >/dev/null; then
+  exec 9>"$cache/.install-codex-$version.lock"
+  flock 9
+fi
 bin=$(find_bin)
 if [[ -z "$bin" ]]; then
   command -v npm >/dev/null || { echo "install-codex: npm is required (install Node.js 20+)" >&2; exit 1; }

@@ -28,8 +28,10 @@ import (
 	"github.com/codexauth/codexauth/specs"
 )
 
-var conformSynopsis = fmt.Sprintf(`Runs the conformance suite: replays what codex 0.169.0 does against an issuer and reports,
-requirement by requirement, whether codex users would succeed there.
+var conformSynopsis = fmt.Sprintf(`Runs the conformance suite: replays what codex %s does against an issuer and reports,
+requirement by requirement, whether codex users would succeed there. The codex-cli profile runs the
+real codex: the pinned release, or any other with --codex-version (or --codex-bin); the console,
+the failures and the report name the version that ran.
 
 Without --issuer it tests the built-in reference issuer (in-process, admin API on). Specs whose
 capability the target lacks (clock control, an approver that can deny, …) are reported "not run"
@@ -39,14 +41,15 @@ with the reason, never passed.
 
 Examples:
   codexauth conform
+  codexauth conform --profile codex-cli --codex-version 0.171.0
   codexauth conform --issuer https://auth.example.com --approver exec --approver-command ./approve.sh
-  codexauth conform --issuer http://127.0.0.1:8765 --admin-token $T --profile core --profile reuse`, report.ExitCodeHelp())
+  codexauth conform --issuer http://127.0.0.1:8765 --admin-token $T --profile core --profile reuse`, codexcli.Version, report.ExitCodeHelp())
 
 type conformFlags struct {
 	issuer, approver, approverCmd, adminToken, clientID, user, password string
 	junit, jsonOut, report, outDir, waivers, validateURL, secret        string
 	html, rerun                                                         string
-	codexBin, pat, wifAssertion, wifRule                                string
+	codexBin, codexVersion, pat, wifAssertion, wifRule                  string
 	refreshURL, revokeURL, authAPIBase, chatgptBase, caCert             string
 	agentIdentities                                                     multiFlag
 	profiles, faults, dockerEnv                                         multiFlag
@@ -89,6 +92,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.StringVar(&f.chatgptBase, "chatgpt-base-url", "", "codex's chatgpt_base_url: agent-identity JWKS and accounts check (also CODEX_AGENT_IDENTITY_JWKS_BASE_URL; default ISSUER/backend-api)")
 	fs.StringVar(&f.caCert, "ca-cert", "", "PEM file of a private CA the deployment's TLS certificates chain to (trusted by the suite and, as CODEX_CA_CERTIFICATE, by the real codex)")
 	fs.StringVar(&f.codexBin, "codex-bin", "", "real codex binary for the codex-cli profile (default: CODEXAUTH_CODEX_BIN or the install cache)")
+	fs.StringVar(&f.codexVersion, "codex-version", "", "run the codex-cli profile with this @openai/codex release, e.g. 0.171.0, installed into the install cache when missing (wins over --codex-bin and CODEXAUTH_CODEX_BIN; default: the pinned "+codexcli.Version+")")
 	fs.BoolVar(&f.noCodex, "no-codex", false, "do not look for the real codex binary (codex-cli specs are then not run)")
 	fs.BoolVar(&f.strict, "strict", false, "SHOULD failures fail the run too")
 	fs.BoolVar(&f.list, "list", false, "list the requirements (id, level, profile, title) and exit")
@@ -213,12 +217,37 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		cfg.CACert = f.caCert
 	}
 	if !f.noCodex {
-		if bin, err := codexcli.Find(f.codexBin); err == nil {
+		switch {
+		case f.codexVersion != "":
+			bin, err := resolveCodex(ctx, "", f.codexVersion, stderr)
+			if err != nil {
+				fmt.Fprintf(stderr, "codexauth conform: --codex-version: %v\n", err)
+				return report.ExitUsage
+			}
 			cfg.CodexBin = bin
-		} else if f.codexBin != "" {
-			fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
+		default:
+			if bin, err := codexcli.Find(f.codexBin); err == nil {
+				cfg.CodexBin = bin
+			} else if f.codexBin != "" {
+				fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
+				return report.ExitUsage
+			}
+		}
+	}
+	if f.noCodex && f.codexVersion != "" {
+		if !codexcli.ValidVersion(f.codexVersion) {
+			fmt.Fprintf(stderr, "codexauth conform: --codex-version %q: want an exact version such as %s\n", f.codexVersion, codexcli.Version)
 			return report.ExitUsage
 		}
+		cfg.CodexVersion = f.codexVersion // speak as that codex without running it
+	}
+	if cfg.CodexBin != "" {
+		v, err := codexcli.BinaryVersion(ctx, cfg.CodexBin)
+		if err != nil {
+			fmt.Fprintf(stderr, "codexauth conform: the codex binary: %v\n", err)
+			return report.ExitUsage
+		}
+		cfg.CodexVersion = v
 	}
 	// Open the target up front, once: configuration and reachability errors
 	// get their own exit codes instead of a hundred failed specs, and the
@@ -257,8 +286,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if len(required) == 0 {
 		required = []registry.Profile{registry.ProfileCore}
 	}
-	fmt.Fprintf(stdout, "codexauth conform %s — testing %s (%s)\napprover: %s; profiles: %s; required: %s\n\n",
-		version, name, url, approver, profileList(profiles), profileList(required))
+	fmt.Fprintf(stdout, "codexauth conform %s — testing %s (%s)\napprover: %s; profiles: %s; required: %s\n%s\n\n",
+		version, name, url, approver, profileList(profiles), profileList(required), codexLine(cfg))
 
 	specs.UseTarget(target) // the suite closes it
 	suiteCfg, repCfg := GinkgoConfiguration()
@@ -299,6 +328,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	result := report.Evaluate(outcomes, required, waivers, f.strict)
 	result.SuiteVersion = version
 	result.Implementation = report.Implementation{Name: name, Version: targetVersion, URL: url}
+	result.CodexVersion = cfg.CodexVersion
 	result.Date = start.UTC()
 	result.DurationSecs = time.Since(start).Seconds()
 	result.Approver = approver
@@ -327,9 +357,26 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	} else if !f.quiet {
 		fmt.Fprintf(stdout, "leak check: %d secrets met, 4 report files, none unmasked\n", len(target.Evidence.Masker.Secrets()))
 	}
-	fmt.Fprintf(stdout, "Ran %d requirements in %.1fs.\nReports: %s (readable, with evidence), %s (conformance), %s (JUnit), %s (Ginkgo JSON)\n",
-		len(outcomes), time.Since(start).Seconds(), f.html, f.report, f.junit, f.jsonOut)
+	ran := ""
+	if cfg.CodexVersion != "" {
+		ran = " with codex " + cfg.CodexVersion
+	}
+	fmt.Fprintf(stdout, "Ran %d requirements%s in %.1fs.\nReports: %s (readable, with evidence), %s (conformance), %s (JUnit), %s (Ginkgo JSON)\n",
+		len(outcomes), ran, time.Since(start).Seconds(), f.html, f.report, f.junit, f.jsonOut)
 	return result.ExitCode
+}
+
+// codexLine tells which real codex the codex-cli profile runs.
+func codexLine(cfg harness.Config) string {
+	switch {
+	case cfg.CodexBin == "" && cfg.CodexVersion != "":
+		return fmt.Sprintf("codex: speaking as %s, not running it (the codex-cli profile is not run)", cfg.CodexVersion)
+	case cfg.CodexBin == "":
+		return "codex: none (the codex-cli profile is not run; --codex-version V installs one)"
+	case cfg.CodexVersion == codexcli.Version:
+		return fmt.Sprintf("codex: %s, the pinned release (%s)", cfg.CodexVersion, cfg.CodexBin)
+	}
+	return fmt.Sprintf("codex: %s (%s); the contract describes %s, docs/codex-versions.md what differs", cfg.CodexVersion, cfg.CodexBin, codexcli.Version)
 }
 
 // failer is the GinkgoTestingT RunSpecs needs outside `go test`.

@@ -29,6 +29,7 @@ func commands() []command {
 		{"serve", "run the reference issuer", runServe},
 		{"conform", "run the conformance suite against an issuer", runConform},
 		{"selftest", "prove the suite catches every fault of the catalogue", runSelftest},
+		{"capture", "record what a codex release sends and print its protocol drift from the pinned one", runCapture},
 		{"mint", "mint credentials through a running issuer's admin API", runMint},
 		{"approve", "reference --approver exec command: approve or authorize through the admin API", runApprove},
 		{"revoke", "revoke an agent identity through a running issuer's admin API", runRevoke},

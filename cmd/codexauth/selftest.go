@@ -61,6 +61,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	doc := fs.String("doc", "", "rewrite the generated tables of this Markdown file (docs/faults.md)")
 	codexBin := fs.String("codex-bin", "", "real codex binary for the agreement check (default: CODEXAUTH_CODEX_BIN or the install cache)")
 	noOracle := fs.Bool("no-oracle", false, "skip the agreement check with the real codex CLI")
+	codexVersions := fs.String("codex-versions", "", "run the version matrix instead: for each codex release in this comma-separated list (installed when missing), the codex-cli profile and the agreement oracle; with --doc, write that table (docs/codex-versions.md)")
 	if err := parseFlags(fs, args); err != nil {
 		return flagFailure(stderr, "selftest", err)
 	}
@@ -75,6 +76,17 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return report.ExitRuntime
 	}
 	defer os.RemoveAll(tmp)
+	if *codexVersions != "" {
+		list, err := parseVersionList(*codexVersions)
+		if err == nil && (len(only) > 0 || *noOracle || *codexBin != "") {
+			err = errors.New("--codex-versions takes no --fault, --no-oracle or --codex-bin")
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
+			return report.ExitUsage
+		}
+		return runVersionMatrix(ctx, self, tmp, list, *parallel, *doc, stdout, stderr)
+	}
 
 	catalogue := faults.All()
 	if len(only) > 0 {

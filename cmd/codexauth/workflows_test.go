@@ -1,10 +1,12 @@
 package main_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +18,9 @@ import (
 
 type workflow struct {
 	Jobs map[string]struct {
+		Strategy struct {
+			Matrix map[string]any `json:"matrix"`
+		} `json:"strategy"`
 		Steps []struct {
 			Name string            `json:"name"`
 			Uses string            `json:"uses"`
@@ -29,7 +34,8 @@ type workflow struct {
 // TestCIWorkflowsRunWhatTheTestsRun: the users' workflows in ci/github
 // install this module's cmd/codexauth with the Go version of go.mod and
 // the codex version the suite pins (found the way scripts/install-codex.sh
-// finds it), and their `codexauth conform` steps, run word for word by
+// finds it) — a job with a matrix over codex versions includes the pinned
+// one — and their `codexauth conform` steps, run word for word by
 // bash against a conformant reference issuer (the workflow's issuer URL
 // and secrets pointed at it, its approver script a `codexauth approve`),
 // end CONFORMANT.
@@ -75,9 +81,17 @@ func TestCIWorkflowsRunWhatTheTestsRun(t *testing.T) {
 							t.Errorf("go install %s: not this module's cmd/codexauth (%s/cmd/codexauth)", m[1], module)
 						}
 					}
-					for _, m := range regexp.MustCompile(`@openai/codex@(\S+)`).FindAllStringSubmatch(step.Run, -1) {
-						if m[1] != codexcli.Version {
-							t.Errorf("the workflow installs codex %s, the suite pins %s", m[1], codexcli.Version)
+					for _, m := range regexp.MustCompile(`@openai/codex@(\$\{\{[^}]*\}\}|[^\s"]+)`).FindAllStringSubmatch(step.Run, -1) {
+						installs := []string{m[1]}
+						if v := regexp.MustCompile(`^\$\{\{ *matrix\.(\w+) *\}\}$`).FindStringSubmatch(m[1]); v != nil {
+							installs = nil
+							values, _ := job.Strategy.Matrix[v[1]].([]any)
+							for _, x := range values {
+								installs = append(installs, fmt.Sprint(x))
+							}
+						}
+						if !slices.Contains(installs, codexcli.Version) {
+							t.Errorf("the workflow installs codex %v, not the %s the suite pins", installs, codexcli.Version)
 						}
 						pattern := regexp.MustCompile(`-path '[^']+'`).FindString(step.Run)
 						if pattern == "" || !strings.Contains(string(installer), pattern) {

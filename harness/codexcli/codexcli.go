@@ -22,7 +22,9 @@ import (
 	"github.com/codexauth/codexauth/harness/wire"
 )
 
-// Version is the codex release the contract describes.
+// Version is the pinned codex release: the one the contract describes, the
+// wire client replays and scripts/test.sh runs. Other releases run as data
+// (see versions.go).
 const Version = "0.169.0"
 
 // BinEnv names the variable that points at a codex binary.
@@ -41,7 +43,7 @@ func CacheDir() string {
 }
 
 // Find locates the codex binary: explicit path, CODEXAUTH_CODEX_BIN, then
-// the install cache.
+// the pinned version in the install cache (FindVersion finds another).
 func Find(explicit string) (string, error) {
 	for _, c := range []string{explicit, os.Getenv(BinEnv)} {
 		if c != "" {
@@ -51,9 +53,8 @@ func Find(explicit string) (string, error) {
 			return c, nil
 		}
 	}
-	pattern := filepath.Join(CacheDir(), "codex-"+Version, "node_modules", "@openai", "*", "vendor", "*", "bin", "codex")
-	if m, _ := filepath.Glob(pattern); len(m) > 0 {
-		return m[0], nil
+	if bin, err := FindVersion(Version); err == nil {
+		return bin, nil
 	}
 	return "", fmt.Errorf("codex %s not found: run scripts/install-codex.sh, or set %s / --codex-bin", Version, BinEnv)
 }
@@ -73,9 +74,12 @@ func Install(ctx context.Context, repoRoot string) (string, error) {
 
 // Driver runs codex commands against one issuer in one CODEX_HOME.
 type Driver struct {
-	Bin    string
-	Issuer string // base URL, no trailing slash
-	Home   string
+	Bin string
+	// Version is what Bin reports (`codex --version`), "" when it would not
+	// say; every Result names it.
+	Version string
+	Issuer  string // base URL, no trailing slash
+	Home    string
 	// ProxyURL receives all proxied traffic (a refusing guard by default).
 	ProxyURL string
 	// Extra environment (KEY=VALUE) for every run.
@@ -117,12 +121,15 @@ func New(bin, issuer, dir, proxyURL string) (*Driver, error) {
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, err
 	}
-	return &Driver{Bin: bin, Issuer: strings.TrimRight(issuer, "/"), Home: home, ProxyURL: proxyURL, Timeout: 60 * time.Second,
+	v, _ := BinaryVersion(context.Background(), bin) // a binary that cannot say is still run: its failures speak
+	return &Driver{Bin: bin, Version: v, Issuer: strings.TrimRight(issuer, "/"), Home: home, ProxyURL: proxyURL, Timeout: 60 * time.Second,
 		Endpoints: wire.DefaultEndpoints(issuer)}, nil
 }
 
 // Result is one codex invocation.
 type Result struct {
+	// Version is the codex version that ran.
+	Version  string
 	Args     []string
 	ExitCode int
 	Stdout   string
@@ -140,7 +147,11 @@ func (r Result) String() string {
 	if line != "" {
 		line = ": " + line
 	}
-	return fmt.Sprintf("codex %s: exit %d after %s%s\n%s", strings.Join(r.Args, " "), r.ExitCode, r.Duration.Round(time.Millisecond), line, r.Output())
+	name := "codex"
+	if r.Version != "" {
+		name += " " + r.Version
+	}
+	return fmt.Sprintf("%s %s: exit %d after %s%s\n%s", name, strings.Join(r.Args, " "), r.ExitCode, r.Duration.Round(time.Millisecond), line, r.Output())
 }
 
 // noise are lines codex prints that never explain an outcome: its attempt
@@ -226,7 +237,7 @@ func (d *Driver) runStdin(ctx context.Context, stdin string, args ...string) (Re
 	start := time.Now()
 	before := d.authSnapshot()
 	err := cmd.Run()
-	res := Result{Args: args, Stdout: out.String(), Stderr: errb.String(), Duration: time.Since(start)}
+	res := Result{Version: d.Version, Args: args, Stdout: out.String(), Stderr: errb.String(), Duration: time.Since(start)}
 	defer func() { d.observe(res, before) }()
 	var exit *exec.ExitError
 	switch {
@@ -260,7 +271,8 @@ func (d *Driver) LoginStatus(ctx context.Context) (Result, error) {
 	return d.Run(ctx, "login", "status")
 }
 
-// AuthFile is auth.json as codex 0.169.0 writes it (contract §10).
+// AuthFile is auth.json as codex writes it (contract §10; the fields of
+// 0.169.0, which 0.166.0 to 0.171.0 all write).
 type AuthFile struct {
 	AuthMode     string  `json:"auth_mode"`
 	OpenAIAPIKey *string `json:"OPENAI_API_KEY"`

@@ -32,6 +32,11 @@ type Guard struct {
 	routes  map[string]http.Handler // intercepted host → forwarder to the issuer
 	seen    map[string]int          // intercepted requests, "host path"
 	ca      *intercept.CA
+	// MarkIntercepted, when set (by `codexauth capture`, before codex
+	// runs), names a request header the guard adds to every intercepted
+	// request with the host codex asked for, so a recorder at the issuer
+	// can tell "sent to auth.openai.com" from "sent to the issuer".
+	MarkIntercepted string
 }
 
 // StartGuard listens on a free loopback port.
@@ -78,7 +83,11 @@ func (g *Guard) Intercept(host, upstream string) error {
 	g.routes[host] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		g.seen[host+" "+r.URL.Path]++
+		mark := g.MarkIntercepted
 		g.mu.Unlock()
+		if mark != "" {
+			r.Header.Set(mark, host)
+		}
 		fwd.ServeHTTP(w, r)
 	})
 	return nil

@@ -31,6 +31,8 @@ type session struct {
 	// d and authBefore feed the driver's Observe when the session ends.
 	d          *Driver
 	authBefore string
+	// version is the codex version that runs.
+	version string
 }
 
 func (d *Driver) startSession(ctx context.Context, args ...string) (*session, error) {
@@ -40,7 +42,8 @@ func (d *Driver) startSession(ctx context.Context, args ...string) (*session, er
 	cmd.Stdin = strings.NewReader("")
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
-	s := &session{cmd: cmd, lines: make(chan string, 256), done: make(chan struct{}), start: time.Now(), args: args, d: d, authBefore: d.authSnapshot()}
+	s := &session{cmd: cmd, lines: make(chan string, 256), done: make(chan struct{}), start: time.Now(), args: args, version: d.Version,
+		d: d, authBefore: d.authSnapshot()}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start codex: %w", err)
 	}
@@ -113,7 +116,7 @@ func (s *session) finish(timeout time.Duration) Result {
 			<-s.done
 		}
 	}
-	res := Result{Args: s.args, Stdout: s.output(), Duration: time.Since(s.start)}
+	res := Result{Version: s.version, Args: s.args, Stdout: s.output(), Duration: time.Since(s.start)}
 	var ee *exec.ExitError
 	if errors.As(s.err, &ee) {
 		res.ExitCode = ee.ExitCode()

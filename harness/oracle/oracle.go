@@ -33,6 +33,8 @@ var Flows = []string{FlowDeviceLogin, FlowBrowserLogin, FlowBrowserFallback, Flo
 
 // Outcome is what codex did.
 type Outcome struct {
+	// Version is the codex release that ran (`codex --version`).
+	Version string
 	Flow    string
 	Failed  bool
 	Summary string
@@ -63,7 +65,7 @@ func Run(ctx context.Context, start harness.StartBuiltin, bin, flow string, faul
 		time.Sleep(1500 * time.Millisecond)
 		return target.Approver.ApproveDevice(ctx, code, target.Issuer+"/codex/device")
 	}
-	out := Outcome{Flow: flow}
+	out := Outcome{Flow: flow, Version: d.Version}
 	loggedIn := func(res codexcli.Result) bool {
 		a, err := d.ReadAuth()
 		ok := res.ExitCode == 0 && err == nil && a.Tokens != nil && a.Tokens.RefreshToken != ""

@@ -4,7 +4,7 @@ package registry
 // or reuse one; retire it instead.
 var codexCliRequirements = []Requirement{
 	{ID: "CDX-CLI-001", Level: MUST, Profile: ProfileCodexCLI, Section: "§4, §10",
-		Title:  "The real codex 0.169.0 completes device login; auth.json holds mode chatgpt, three tokens, account_id and the issuer's provenance",
+		Title:  "The real codex completes device login; auth.json holds mode chatgpt, three tokens, account_id and the issuer's provenance",
 		Impact: "Real codex users cannot log in with the device flow."},
 	{ID: "CDX-CLI-002", Level: MUST, Profile: ProfileCodexCLI, Section: "§3, §10",
 		Title:  "The real codex completes browser login through its loopback callback; auth.json holds three tokens and account_id",

@@ -153,4 +153,7 @@ var coreRequirements = []Requirement{
 		Title:  "codex's JSON revoke {token, token_type_hint: refresh_token, client_id} is answered 2xx",
 		Impact: "codex logs out locally but the issuer keeps the session (codex ignores the error).",
 		Attack: "codex's logout revokes nothing: the logged-out refresh token keeps working for whoever copied it."},
+	{ID: "CDX-ENC-001", Level: MUST, Profile: ProfileCore, Section: "§12.1",
+		Title:  "Answers to codex's device, refresh and revoke requests come uncompressed or in a coding the codex spoken for asks for: none from 0.166.0 to 0.169.1 (no Accept-Encoding), zstd or gzip from 0.171.0",
+		Impact: "codex 0.166.0 to 0.169.1 cannot read a compressed answer it did not ask for: device login, refresh and logout fail (\"expected value at line 1 column 1\")."},
 }

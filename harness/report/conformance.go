@@ -99,6 +99,7 @@ type Report struct {
 	Suite          string                              `json:"suite"`
 	SuiteVersion   string                              `json:"suite_version"`
 	Contract       string                              `json:"contract"`
+	CodexVersion   string                              `json:"codex_version,omitempty"` // the real codex run (`codex --version`), empty when none ran
 	Implementation Implementation                      `json:"implementation"`
 	Date           time.Time                           `json:"date"`
 	DurationSecs   float64                             `json:"duration_seconds"`

@@ -23,7 +23,8 @@ const CodexClientID = "app_EMoamEEZ73f0CkXaXp7hrann"
 // CodexScope is the scope codex asks for (§3.2).
 const CodexScope = "openid profile email offline_access api.connectors.read api.connectors.invoke"
 
-// UserAgent is what codex 0.169.0 sends on refresh and revoke (§6.3).
+// UserAgent is what codex 0.169.0 sends on refresh and revoke (§6.3); the
+// client sends its Dialect's version instead.
 const UserAgent = "codex_cli_rs/0.169.0 (Debian 12.0.0; x86_64) xterm"
 
 // Exchange is one HTTP round trip, kept for failure messages.
@@ -33,6 +34,12 @@ type Exchange struct {
 	Header                   http.Header
 	Body                     []byte
 	Err                      error
+	// Decoded is the content coding the answer came in and was decoded
+	// from, as codex asked for it ("" when it came as is).
+	Decoded string
+	// Unreadable is the content coding of an answer codex did not ask for
+	// and cannot read (Body is left as it came).
+	Unreadable string
 }
 
 // JSON decodes the response body as an object (nil if it is not one).
@@ -58,6 +65,10 @@ func (e *Exchange) String() string {
 		return fmt.Sprintf("%s %s → transport error: %v", e.Method, e.URL, e.Err)
 	}
 	body := string(e.Body)
+	if e.Unreadable != "" {
+		return fmt.Sprintf("%s %s → %d with Content-Encoding %s, which the codex spoken for did not ask for and cannot read (%d bytes)",
+			e.Method, e.URL, e.Status, e.Unreadable, len(e.Body))
+	}
 	if len(body) > 600 {
 		body = body[:600] + "…"
 	}
@@ -73,6 +84,9 @@ type Client struct {
 	// Endpoints codex lets users point elsewhere (contract §2.1); NewClient
 	// sets codex's defaults under Issuer.
 	Endpoints Endpoints
+	// Dialect is the codex release the client speaks as (NewClient: the
+	// pinned one): its User-Agent, and which compressed answers it reads.
+	Dialect Dialect
 }
 
 // Endpoints are the URLs codex derives from its knobs rather than from the
@@ -112,16 +126,19 @@ func (e Endpoints) AgentJWKSURL() string {
 
 // NewClient returns a client that never follows redirects (codex's
 // browser flow reads them), times out like codex does, and bounds what it
-// reads (limits.go).
+// reads (limits.go). Like codex it asks for no compression unless its
+// Dialect does (Go's transport would otherwise ask for gzip and decode it
+// unseen).
 func NewClient(issuer, clientID string) *Client {
 	if clientID == "" {
 		clientID = CodexClientID
 	}
-	return &Client{Issuer: strings.TrimRight(issuer, "/"), ClientID: clientID, Endpoints: DefaultEndpoints(issuer), HTTP: &http.Client{
-		Timeout:       DefaultRequestTimeout,
-		Transport:     NewTransport(),
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
+	return &Client{Issuer: strings.TrimRight(issuer, "/"), ClientID: clientID, Endpoints: DefaultEndpoints(issuer), Dialect: DialectOf(""),
+		HTTP: &http.Client{
+			Timeout:       DefaultRequestTimeout,
+			Transport:     NewTransport(),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}}
 }
 
 func (c *Client) Do(ctx context.Context, method, rawURL, contentType, body string, hdr map[string]string) *Exchange {
@@ -135,7 +152,13 @@ func (c *Client) Do(ctx context.Context, method, rawURL, contentType, body strin
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Accept", "*/*")
+	if c.Dialect.AcceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", c.Dialect.AcceptEncoding)
+	}
 	for k, v := range hdr {
+		if strings.EqualFold(k, "User-Agent") && v == UserAgent && c.Dialect.Version != "" {
+			v = c.Dialect.UserAgent()
+		}
 		req.Header.Set(k, v)
 	}
 	res, err := c.HTTP.Do(req)
@@ -151,10 +174,21 @@ func (c *Client) Do(ctx context.Context, method, rawURL, contentType, body strin
 		// something the answer is not (an object followed by megabytes).
 		ex.Err = fmt.Errorf("%w: read no further (it begins %q)", ErrBodyTooLarge, ex.Body[:min(len(ex.Body), 120)])
 		ex.Body = nil
+	} else if ex.Err == nil {
+		ex.Err = decodeBody(ex, res, req.Header.Get("Accept-Encoding"))
 	} else if ex.Err != nil {
 		ex.Err = fmt.Errorf("reading the response body: %w", ex.Err)
 	}
 	return ex
+}
+
+// loginHeaders are the headers of the requests codex addresses to
+// auth.openai.com (API-key and workload exchanges).
+func (c *Client) loginHeaders() map[string]string {
+	if c.Dialect.LoginAcceptEncoding == "" {
+		return nil
+	}
+	return map[string]string{"Accept-Encoding": c.Dialect.LoginAcceptEncoding}
 }
 
 // TrustCA makes the client trust the PEM certificates in file besides the
@@ -381,8 +415,9 @@ func ParseCallback(location, redirectURI string) (Callback, error) {
 
 // ExchangeAPIKey is E3, the id_token → API key token exchange (§3.6).
 func (c *Client) ExchangeAPIKey(ctx context.Context, idToken string) *Exchange {
-	return c.PostForm(ctx, "/oauth/token", "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange", "client_id", c.ClientID,
-		"requested_token", "openai-api-key", "subject_token", idToken, "subject_token_type", "urn:ietf:params:oauth:token-type:id_token")
+	return c.Do(ctx, http.MethodPost, c.Issuer+"/oauth/token", "application/x-www-form-urlencoded", OrderedForm("grant_type",
+		"urn:ietf:params:oauth:grant-type:token-exchange", "client_id", c.ClientID, "requested_token", "openai-api-key",
+		"subject_token", idToken, "subject_token_type", "urn:ietf:params:oauth:token-type:id_token"), c.loginHeaders())
 }
 
 // ---- refresh and revoke (§6, §7)
@@ -467,7 +502,7 @@ func (c *Client) WorkloadExchange(ctx context.Context, assertion, ruleID, wiCont
 	if wiContext != "" {
 		kv = append(kv, "workload_identity_context", wiContext)
 	}
-	return c.PostForm(ctx, "/oauth/token", kv...)
+	return c.Do(ctx, http.MethodPost, c.Issuer+"/oauth/token", "application/x-www-form-urlencoded", OrderedForm(kv...), c.loginHeaders())
 }
 
 func errOrNull(err error) string {

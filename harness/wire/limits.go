@@ -30,5 +30,6 @@ var ErrBodyTooLarge = fmt.Errorf("response body exceeds %d bytes", MaxResponseBo
 func NewTransport() *http.Transport {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxResponseHeaderBytes = MaxResponseHeader
+	tr.DisableCompression = true // the Dialect asks for codings, as codex does
 	return tr
 }
