@@ -325,6 +325,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "codexauth conform: the suite did not run: %s\n", rep.SpecialSuiteFailureReasons)
 		return report.ExitRuntime
 	}
+	outcomes = withUnreached(outcomes, selected(profiles, f.only), rep.SpecialSuiteFailureReasons)
 	result := report.Evaluate(outcomes, required, waivers, f.strict)
 	result.SuiteVersion = version
 	result.Implementation = report.Implementation{Name: name, Version: targetVersion, URL: url}
@@ -395,14 +396,40 @@ func profileList(ps []registry.Profile) string {
 	return strings.Join(names, ", ")
 }
 
-func countSelected(profiles []registry.Profile) int {
-	n := 0
+func countSelected(profiles []registry.Profile) int { return len(selected(profiles, nil)) }
+
+// selected lists the requirements a run selects: --only ids, else the
+// profiles' (every profile when none is given).
+func selected(profiles []registry.Profile, only []string) []registry.Requirement {
+	var out []registry.Requirement
 	for _, r := range registry.Requirements {
-		if len(profiles) == 0 || slices.Contains(profiles, r.Profile) {
-			n++
+		if len(only) > 0 && !slices.Contains(only, r.ID) || len(only) == 0 && len(profiles) > 0 && !slices.Contains(profiles, r.Profile) {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// withUnreached adds every selected requirement the run never reached (a
+// --timeout, an interrupt) as not run, so an interrupted run is never
+// judged on the specs it happened to finish.
+func withUnreached(outcomes []report.Outcome, sel []registry.Requirement, why []string) []report.Outcome {
+	seen := map[string]bool{}
+	for _, o := range outcomes {
+		seen[o.ID] = true
+	}
+	reason := "not reached: the run ended first"
+	if len(why) > 0 {
+		reason += " (" + strings.Join(why, "; ") + ")"
+	}
+	for _, r := range sel {
+		if !seen[r.ID] {
+			outcomes = append(outcomes, report.Outcome{ID: r.ID, Title: r.Title, Level: r.Level, Profile: r.Profile,
+				Section: r.Section, State: report.NotRun, Reason: reason})
 		}
 	}
-	return n
+	return outcomes
 }
 
 // withEvidence puts each spec's evidence into the JUnit system-out of its

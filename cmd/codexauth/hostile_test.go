@@ -32,7 +32,7 @@ var hostileExpect = map[string]struct {
 	exit  []int
 	names []string
 }{
-	hostileissuer.NeverAnswers:         {[]int{report.ExitRuntime}, []string{"unreachable", "Client.Timeout exceeded"}},
+	hostileissuer.NeverAnswers:         {[]int{report.ExitRuntime}, []string{"unreachable", "exceeded"}},
 	hostileissuer.SilentAfterDiscovery: {[]int{report.ExitFailed, report.ExitIncomplete}, []string{"Client.Timeout exceeded while awaiting headers"}},
 	hostileissuer.HugeBody:             {[]int{report.ExitFailed}, []string{"response body exceeds 1048576 bytes"}},
 	hostileissuer.EndlessChunked:       {[]int{report.ExitFailed}, []string{"response body exceeds 1048576 bytes"}},

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -381,11 +382,23 @@ func diffFields(where string, b, n []field) []Drift {
 		switch {
 		case g.Kind != f.Kind:
 			add("encoding", "%s %s: %s → %s", label, f.Key, g.Kind, f.Kind)
-		case g.Val != f.Val:
+		case g.Val != f.Val && !sameMaskedLength(g.Val, f.Val):
 			add("value", "%s %s: %s → %s", label, f.Key, valueOrShape(g), valueOrShape(f))
 		}
 	}
 	return out
+}
+
+// sameMaskedLength: two masked secrets of different lengths are the same
+// thing as far as codex is concerned — their length is the issuer's (a
+// refresh token that carries a sealed context is longer), not codex's.
+func sameMaskedLength(a, b string) bool {
+	isLen := func(s string) bool {
+		n, ok := strings.CutPrefix(s, maskPrefix)
+		_, err := strconv.Atoi(n)
+		return ok && err == nil
+	}
+	return isLen(a) && isLen(b)
 }
 
 func valueOrShape(f field) string {

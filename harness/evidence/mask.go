@@ -83,8 +83,10 @@ func (m *Masker) Secrets() []string {
 	return slices.Sorted(maps.Keys(m.secrets))
 }
 
-// Text masks every known secret and every JWT in free text.
+// Text masks every known secret and every JWT in free text (made safe for
+// every report format, see CleanText).
 func (m *Masker) Text(s string) string {
+	s = CleanText(s)
 	s = jwtPattern.ReplaceAllStringFunc(s, func(tok string) string { return m.Register(jwtKind(tok), tok) })
 	m.mu.Lock()
 	known := make([]string, 0, len(m.secrets))

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Exchange is one HTTP request the suite made and what came back, masked.
@@ -164,9 +165,9 @@ func (r *Recorder) mask(it raw) Exchange {
 		ex.Error = r.Masker.Text(it.err.Error())
 	}
 	var jwts []JWT
-	ex.RequestBody, jwts = r.Masker.Body(it.reqType, string(it.reqBody))
+	ex.RequestBody, jwts = r.Masker.Body(it.reqType, printable(it.reqBody, it.reqHeader))
 	ex.JWTs = append(ex.JWTs, jwts...)
-	ex.ResponseBody, jwts = r.Masker.Body(it.respType, string(it.respBody))
+	ex.ResponseBody, jwts = r.Masker.Body(it.respType, printable(it.respBody, it.respHeader))
 	ex.JWTs = append(ex.JWTs, jwts...)
 	ex.RequestHeaders = r.headers(it.reqHeader)
 	ex.ResponseHeaders = r.headers(it.respHeader)
@@ -347,4 +348,37 @@ func oneLine(s string) string {
 		return "(none)"
 	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// printable is a body as text a report can carry: a compressed or binary
+// body is summarised, never written as raw bytes (YAML and XML refuse
+// control characters, and nobody can read them).
+func printable(b []byte, h http.Header) string {
+	if ce := h.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return fmt.Sprintf("(%d bytes, Content-Encoding %s: not shown)", len(b), ce)
+	}
+	bad := 0
+	for _, r := range string(b) {
+		if r == utf8.RuneError || r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f {
+			bad++
+		}
+	}
+	if bad == 0 {
+		return string(b)
+	}
+	if bad*10 > len(b) {
+		return fmt.Sprintf("(%d bytes of binary data: not shown)", len(b))
+	}
+	return CleanText(string(b))
+}
+
+// CleanText makes text safe for every report format: valid UTF-8, and no
+// control characters but newlines and tabs.
+func CleanText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || r < 0x20 && r != '\n' && r != '\r' && r != '\t' || r == 0x7f {
+			return '�'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "�"))
 }
