@@ -46,7 +46,7 @@ for pkg in "${packages[@]}"; do
     status=0
     go test -run '^$' -fuzz "^$target\$" -fuzztime "$duration" -parallel "$parallel" -timeout 0 "$pkg" >"$log" 2>&1 || status=$?
     secs=$(( $(date +%s) - start ))
-    execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2)
+    execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n1 | cut -d' ' -f2 || true) # none within a very short run
     crashes=$(( $(count "$testdata") - before ))
     if [[ $status != 0 && $crashes == 0 ]]; then crashes=1; fi # failed without writing an input: see the log
     corpus=$(( $(count "$testdata") + $(count "$cache/$importpath/$target") ))
