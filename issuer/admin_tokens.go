@@ -1,7 +1,6 @@
 package issuer
 
 import (
-	"errors"
 	"net/http"
 	"time"
 
@@ -46,11 +45,7 @@ func (s *Server) adminFamilies(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminRevokeFamily(w http.ResponseWriter, r *http.Request) {
 	err := s.store.RevokeFamily(r.Context(), chi.URLParam(r, "id"), "admin", s.clock.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no family %q", chi.URLParam(r, "id")))
-		return
-	} else if err != nil {
-		oauth.Write(w, s.storeErr(r, "revoke family", err))
+	if s.storeFailed(w, r, err, "revoke family", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no family %q", chi.URLParam(r, "id"))) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -74,11 +69,7 @@ func (s *Server) adminMintTokens(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	u, err := s.store.GetUser(ctx, in.User)
-	if errors.Is(err, store.ErrNotFound) {
-		oauth.Write(w, oauth.InvalidRequest("no user %q", in.User))
-		return
-	} else if err != nil {
-		oauth.Write(w, s.storeErr(r, "get user", err))
+	if s.storeFailed(w, r, err, "get user", oauth.InvalidRequest("no user %q", in.User)) {
 		return
 	}
 	now := s.clock.Now()

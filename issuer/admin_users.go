@@ -1,7 +1,6 @@
 package issuer
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
@@ -29,11 +28,7 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request) {
 	u, err := s.store.GetUser(r.Context(), chi.URLParam(r, "id"))
-	if errors.Is(err, store.ErrNotFound) {
-		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no user %q", chi.URLParam(r, "id")))
-		return
-	} else if err != nil {
-		oauth.Write(w, s.storeErr(r, "get user", err))
+	if s.storeFailed(w, r, err, "get user", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no user %q", chi.URLParam(r, "id"))) {
 		return
 	}
 	u.PasswordHash = ""
@@ -62,11 +57,7 @@ func (s *Server) adminPutUser(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminDeleteUser(w http.ResponseWriter, r *http.Request) {
 	err := s.store.DeleteUser(r.Context(), chi.URLParam(r, "id"))
-	if errors.Is(err, store.ErrNotFound) {
-		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no user %q", chi.URLParam(r, "id")))
-		return
-	} else if err != nil {
-		oauth.Write(w, s.storeErr(r, "delete user", err))
+	if s.storeFailed(w, r, err, "delete user", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no user %q", chi.URLParam(r, "id"))) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
