@@ -140,16 +140,7 @@ func (s *Server) consoleView(ctx context.Context, r *http.Request) consoleView {
 			row.Claims = prettyJSON(a.Claims)
 		}
 		rec, err := s.store.GetAccessToken(ctx, a.JTI)
-		switch {
-		case err != nil:
-			row.Status = "unknown to the store"
-		case !rec.RevokedAt.IsZero():
-			row.Status = "revoked " + fmtTime(rec.RevokedAt)
-		case !now.Before(a.ExpiresAt):
-			row.Status = "expired"
-		default:
-			row.Status, row.Live = "live", true
-		}
+		row.Status, row.Live = tokenStatus(err, "unknown to the store", rec.RevokedAt, a.ExpiresAt, now)
 		v.Access = append(v.Access, row)
 	}
 
@@ -173,16 +164,7 @@ func (s *Server) consoleView(ctx context.Context, r *http.Request) consoleView {
 		p := snap.PATs[i]
 		row := patRow{ID: p.ID, User: p.UserID, Created: fmtTime(p.CreatedAt), Expires: fmtTime(p.ExpiresAt)}
 		rec, err := s.store.GetPAT(ctx, p.hash)
-		switch {
-		case err != nil:
-			row.Status = "gone from the store"
-		case !rec.RevokedAt.IsZero():
-			row.Status = "revoked " + fmtTime(rec.RevokedAt)
-		case !now.Before(rec.ExpiresAt):
-			row.Status = "expired"
-		default:
-			row.Status, row.Live = "live", true
-		}
+		row.Status, row.Live = tokenStatus(err, "gone from the store", rec.RevokedAt, rec.ExpiresAt, now)
 		v.PATs = append(v.PATs, row)
 	}
 
@@ -191,6 +173,21 @@ func (s *Server) consoleView(ctx context.Context, r *http.Request) consoleView {
 		v.StoreError = "The store did not answer (" + strings.Join(storeErrs, ", ") + "): what it holds is missing below."
 	}
 	return v
+}
+
+// tokenStatus is what the console says of a token the store was asked
+// about: missing when the lookup failed (err), else revoked,
+// expired or live (and only then live is true).
+func tokenStatus(err error, missing string, revokedAt, expiresAt, now time.Time) (status string, live bool) {
+	switch {
+	case err != nil:
+		return missing, false
+	case !revokedAt.IsZero():
+		return "revoked " + fmtTime(revokedAt), false
+	case !now.Before(expiresAt):
+		return "expired", false
+	}
+	return "live", true
 }
 
 // fixtureOf is a user as the console edits it: the fixture format, without
