@@ -75,17 +75,12 @@ type chainLink struct {
 	Entry uint64
 }
 
-// accessRecord is one access token issued by this process.
+// accessRecord is one access token issued by this process: the store's
+// record, and what the store does not keep.
 type accessRecord struct {
-	JTI       string
-	FamilyID  string
-	UserID    string
-	ClientID  string
-	IssuedAt  time.Time
-	ExpiresAt time.Time
-	RevokedAt time.Time
-	Claims    map[string]any
-	Entry     uint64
+	store.AccessTokenRecord
+	Claims map[string]any
+	Entry  uint64
 }
 
 // patRecord is one personal access token minted by this process.

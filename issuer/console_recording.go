@@ -200,8 +200,7 @@ func (r *recordingStore) RecordAccessToken(ctx context.Context, a store.AccessTo
 	err := r.Store.RecordAccessToken(ctx, a)
 	if err == nil {
 		r.log.update("access", func() {
-			r.log.access = trim(append(r.log.access, &accessRecord{JTI: a.JTI, FamilyID: a.FamilyID, UserID: a.UserID, ClientID: a.ClientID,
-				IssuedAt: a.IssuedAt, ExpiresAt: a.ExpiresAt, Entry: entryID(ctx)}))
+			r.log.access = trim(append(r.log.access, &accessRecord{AccessTokenRecord: a, Entry: entryID(ctx)}))
 		})
 	}
 	return err
