@@ -159,11 +159,8 @@ func (s *Server) consoleDevice(approve bool) consoleAction {
 func (s *Server) consoleRevokeFamily(ctx context.Context, r *http.Request) (string, *oauth.Error) {
 	id := r.PostFormValue("family")
 	err := s.store.RevokeFamily(ctx, id, "console", s.clock.Now())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no family %q", id)
-	case err != nil:
-		return "", oauth.Unavailable(fmt.Errorf("revoke family: %w", err))
+	if e := actionStoreErr(err, "revoke family", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no family %q", id)); e != nil {
+		return "", e
 	}
 	return "Family " + id + " revoked: its refresh tokens are refused (refresh_token_invalidated) and its access tokens no longer validate.", nil
 }
@@ -171,11 +168,8 @@ func (s *Server) consoleRevokeFamily(ctx context.Context, r *http.Request) (stri
 func (s *Server) consoleRevokeAgent(ctx context.Context, r *http.Request) (string, *oauth.Error) {
 	id := r.PostFormValue("runtime_id")
 	err := s.store.RevokeAgentIdentity(ctx, id, s.clock.Now())
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no agent identity %q", id)
-	case err != nil:
-		return "", oauth.Unavailable(fmt.Errorf("revoke agent identity: %w", err))
+	if e := actionStoreErr(err, "revoke agent identity", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no agent identity %q", id)); e != nil {
+		return "", e
 	}
 	return "Agent identity " + id + " revoked.", nil
 }
@@ -185,11 +179,21 @@ func (s *Server) consoleRevokePAT(ctx context.Context, r *http.Request) (string,
 	if !ok {
 		return "", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no personal access token %q in this process's records", r.PostFormValue("pat"))
 	}
-	if err := s.store.RevokePAT(ctx, p.hash, s.clock.Now()); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return "", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "the token is gone")
-		}
-		return "", oauth.Unavailable(fmt.Errorf("revoke personal access token: %w", err))
+	err := s.store.RevokePAT(ctx, p.hash, s.clock.Now())
+	if e := actionStoreErr(err, "revoke personal access token", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "the token is gone")); e != nil {
+		return "", e
 	}
 	return "Personal access token " + p.ID + " of " + p.UserID + " revoked.", nil
+}
+
+// actionStoreErr is a console action's error for a failed store call:
+// notFound when the store has no such record, 503 otherwise; nil for nil.
+func actionStoreErr(err error, what string, notFound *oauth.Error) *oauth.Error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return notFound
+	}
+	return oauth.Unavailable(fmt.Errorf("%s: %w", what, err))
 }
