@@ -132,6 +132,11 @@ var (
 
 func (f *FormApprover) get(ctx context.Context, u string) (*http.Response, string, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	return f.do(req)
+}
+
+// do sends req and reads the page it answers (up to 1 MiB).
+func (f *FormApprover) do(req *http.Request) (*http.Response, string, error) {
 	res, err := f.client().Do(req)
 	if err != nil {
 		return nil, "", err
@@ -154,13 +159,7 @@ func (f *FormApprover) post(ctx context.Context, page *http.Response, body strin
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), strings.NewReader(fields.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	res, err := f.client().Do(req)
-	if err != nil {
-		return nil, "", err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	return res, string(b), nil
+	return f.do(req)
 }
 
 // page fetches u, signing in through the login form when redirected there.

@@ -150,11 +150,7 @@ func (s *Server) adminListAgents(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminRevokeAgent(w http.ResponseWriter, r *http.Request) {
 	err := s.store.RevokeAgentIdentity(r.Context(), chi.URLParam(r, "rid"), s.clock.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no agent identity %q", chi.URLParam(r, "rid")))
-		return
-	} else if err != nil {
-		oauth.Write(w, s.storeErr(r, "revoke agent", err))
+	if s.storeFailed(w, r, err, "revoke agent", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no agent identity %q", chi.URLParam(r, "rid"))) {
 		return
 	}
 	s.log.Info("agent identity revoked", "runtime_id", chi.URLParam(r, "rid"))

@@ -191,7 +191,7 @@ func (s *Server) recordRequests(next http.Handler) http.Handler {
 		e.Request = capturedIO{Line: line, Headers: maskHeaders(r.Header, shownRequestHeaders),
 			Body: maskBody(r.Header.Get("Content-Type"), reqBody, truncated, nil)}
 
-		cw := &captureWriter{ResponseWriter: w}
+		cw := &captureWriter{statusRecorder: statusRecorder{ResponseWriter: w}}
 		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), timelineKey{}, e)))
 
 		if cw.status == 0 {
@@ -340,25 +340,15 @@ func outcomeOf(status int, contentType string, body []byte, rotation string) str
 	return "http " + strconv.Itoa(status)
 }
 
-// captureWriter passes a response through and keeps the start of its body.
+// captureWriter passes a response through, noting its status (as the
+// metrics' statusRecorder does), and keeps the start of its body.
 type captureWriter struct {
-	http.ResponseWriter
-	status    int
+	statusRecorder
 	buf       bytes.Buffer
 	truncated bool
 }
 
-func (c *captureWriter) WriteHeader(code int) {
-	if c.status == 0 {
-		c.status = code
-	}
-	c.ResponseWriter.WriteHeader(code)
-}
-
 func (c *captureWriter) Write(b []byte) (int, error) {
-	if c.status == 0 {
-		c.status = http.StatusOK
-	}
 	if room := captureLimit - c.buf.Len(); room > 0 {
 		if len(b) > room {
 			c.buf.Write(b[:room])
@@ -369,8 +359,5 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 	} else if len(b) > 0 {
 		c.truncated = true
 	}
-	return c.ResponseWriter.Write(b)
+	return c.statusRecorder.Write(b)
 }
-
-// Unwrap lets http.ResponseController reach the connection.
-func (c *captureWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }

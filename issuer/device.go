@@ -91,11 +91,7 @@ func (s *Server) handleDeviceToken(w http.ResponseWriter, r *http.Request) {
 	now := s.clock.Now()
 	idHash := store.Hash(p.get("device_auth_id"))
 	d, err := s.store.GetDeviceCode(ctx, idHash)
-	if errors.Is(err, store.ErrNotFound) {
-		oauth.Write(w, oauth.InvalidGrant(unknownDeviceAuthID))
-		return
-	} else if err != nil {
-		oauth.Write(w, s.storeErr(r, "get device code", err))
+	if s.storeFailed(w, r, err, "get device code", oauth.InvalidGrant(unknownDeviceAuthID)) {
 		return
 	}
 	if d.UserCodeHash != userCodeHash(p.get("user_code")) {

@@ -26,13 +26,7 @@ func (s *Server) handleDevicePage(w http.ResponseWriter, r *http.Request) {
 	code := r.URL.Query().Get("user_code")
 	action := "lookup"
 	if r.Method == http.MethodPost {
-		if err := parseForm(w, r); err != nil {
-			s.renderMessage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "")
-			return
-		}
-		if err := s.checkCSRF(r); err != nil {
-			s.log.Warn("device form rejected", "reason", err)
-			s.renderMessage(w, r, http.StatusForbidden, "Request refused", "This form expired or came from another site. Go back, reload the page and try again.", "")
+		if !s.readPageForm(w, r, "device") {
 			return
 		}
 		code, action = r.PostFormValue("user_code"), r.PostFormValue("action")

@@ -85,11 +85,7 @@ func (s *Server) adminRevokePAT(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err := s.store.RevokePAT(r.Context(), store.Hash(in.Token), s.clock.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		oauth.Write(w, oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no such personal access token"))
-		return
-	} else if err != nil {
-		oauth.Write(w, s.storeErr(r, "revoke personal access token", err))
+	if s.storeFailed(w, r, err, "revoke personal access token", oauth.New(http.StatusNotFound, oauth.CodeNotFound, "no such personal access token")) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

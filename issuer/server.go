@@ -260,6 +260,21 @@ func (s *Server) storeErr(r *http.Request, what string, err error) *oauth.Error 
 	return oauth.Unavailable(fmt.Errorf("%s: %w", what, err))
 }
 
+// storeFailed answers a failed store call: notFound when the store has no
+// such record, the store failure (storeErr: 503 temporarily_unavailable)
+// otherwise. It reports whether err was a failure; for nil it writes nothing.
+func (s *Server) storeFailed(w http.ResponseWriter, r *http.Request, err error, what string, notFound *oauth.Error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, store.ErrNotFound):
+		oauth.Write(w, notFound)
+	default:
+		oauth.Write(w, s.storeErr(r, what, err))
+	}
+	return true
+}
+
 // outageStore lets the admin API simulate a store outage.
 type outageStore struct {
 	store.Failing

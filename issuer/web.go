@@ -153,14 +153,24 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "login", p)
 }
 
-func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
+// readPageForm reads a page's form post and checks its CSRF token; when
+// either fails it renders the refusal and reports false. form names the
+// page in the log.
+func (s *Server) readPageForm(w http.ResponseWriter, r *http.Request, form string) bool {
 	if err := parseForm(w, r); err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "")
-		return
+		return false
 	}
 	if err := s.checkCSRF(r); err != nil {
-		s.log.Warn("login form rejected", "reason", err)
+		s.log.Warn(form+" form rejected", "reason", err)
 		s.renderMessage(w, r, http.StatusForbidden, "Request refused", "This form expired or came from another site. Go back, reload the page and try again.", "")
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
+	if !s.readPageForm(w, r, "login") {
 		return
 	}
 	returnTo := s.safeReturn(r.PostFormValue("return_to"))

@@ -75,7 +75,8 @@ func runCapture(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *out == "" {
 		fmt.Fprintf(stdout, "\n%s\n", buf.String())
 	} else {
-		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err == nil {
+		err := os.MkdirAll(filepath.Dir(*out), 0o755)
+		if err == nil {
 			err = os.WriteFile(*out, buf.Bytes(), 0o644)
 		}
 		if err != nil {

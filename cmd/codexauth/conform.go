@@ -13,14 +13,10 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	"github.com/onsi/ginkgo/v2/formatter"
-	"github.com/onsi/ginkgo/v2/reporters"
-	"github.com/onsi/ginkgo/v2/types"
 	"github.com/onsi/gomega"
-	"sigs.k8s.io/yaml"
 
 	"github.com/codexauth/codexauth/harness"
 	"github.com/codexauth/codexauth/harness/codexcli"
-	"github.com/codexauth/codexauth/harness/evidence"
 	"github.com/codexauth/codexauth/harness/registry"
 	"github.com/codexauth/codexauth/harness/report"
 	"github.com/codexauth/codexauth/harness/wire"
@@ -335,28 +331,9 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	result.Approver = approver
 	result.Capabilities = caps
 	result.AttachEvidence(specs.Evidence())
-	// Failure messages quote exchanges; they are shared too.
-	masker := target.Evidence.Masker
-	for i := range result.Requirements {
-		result.Requirements[i].Reason = masker.Text(result.Requirements[i].Reason)
-	}
-	masked := maskGinkgoReport(*rep, masker)
-	rep = &masked
-	result.PrintSummary(stdout)
-	var werr []error
-	werr = append(werr, reporters.GenerateJUnitReport(withEvidence(*rep, result), f.junit), reporters.GenerateJSONReport(*rep, f.jsonOut),
-		result.WriteYAML(f.report), result.WriteHTML(f.html))
-	if err := errors.Join(werr...); err != nil {
-		fmt.Fprintf(stderr, "codexauth conform: writing reports: %v\n", err)
+	if err := writeConformReports(target, *rep, &result, f, stdout); err != nil {
+		fmt.Fprintf(stderr, "codexauth conform: %v\n", err)
 		return report.ExitRuntime
-	}
-	// The reports are meant to be shared: none may carry a secret the run
-	// met (tokens, codes, verifiers, the admin token, the internal secret).
-	if leaks := leakCheck(target, f.html, f.report, f.junit, f.jsonOut); len(leaks) > 0 {
-		fmt.Fprintf(stderr, "codexauth conform: the reports carry unmasked secrets (a harness bug; do not share them):\n  %s\n", strings.Join(leaks, "\n  "))
-		return report.ExitRuntime
-	} else if !f.quiet {
-		fmt.Fprintf(stdout, "leak check: %d secrets met, 4 report files, none unmasked\n", len(target.Evidence.Masker.Secrets()))
 	}
 	ran := ""
 	if cfg.CodexVersion != "" {
@@ -430,88 +407,4 @@ func withUnreached(outcomes []report.Outcome, sel []registry.Requirement, why []
 		}
 	}
 	return outcomes
-}
-
-// withEvidence puts each spec's evidence into the JUnit system-out of its
-// test case (Ginkgo writes a spec's captured output there), so CI systems
-// show what was exchanged.
-func withEvidence(rep types.Report, result report.Report) types.Report {
-	specs := make(types.SpecReports, len(rep.SpecReports))
-	copy(specs, rep.SpecReports)
-	for i, s := range specs {
-		for _, l := range s.Labels() {
-			if id, ok := strings.CutPrefix(l, "req:"); ok {
-				if rr, ok := result.Result(id); ok && rr.Evidence != nil {
-					specs[i].CapturedStdOutErr = rr.Evidence.Text()
-				}
-			}
-		}
-	}
-	rep.SpecReports = specs
-	return rep
-}
-
-// rerunSelection reads an earlier conformance.yaml: the ids it failed or
-// blocked, and the URL it tested (empty for the built-in issuer).
-func rerunSelection(path string) (ids []string, issuer string, err error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, "", err
-	}
-	var prev report.Report
-	if err := yaml.Unmarshal(b, &prev); err != nil {
-		return nil, "", fmt.Errorf("%s is not a conformance report: %w", path, err)
-	}
-	for _, rr := range prev.Requirements {
-		if rr.State == report.Failed || rr.State == report.Blocked {
-			if _, ok := registry.Lookup(rr.ID); !ok {
-				return nil, "", fmt.Errorf("%s names %s, which this suite does not know", path, rr.ID)
-			}
-			ids = append(ids, rr.ID)
-		}
-	}
-	if prev.Implementation.Name != builtin.Name && !strings.HasPrefix(prev.Implementation.Name, "docker image") {
-		issuer = prev.Implementation.URL
-	}
-	return ids, issuer, nil
-}
-
-// leakCheck scans report files for any secret the run met, unmasked.
-func leakCheck(t *harness.Target, paths ...string) []string {
-	var out []string
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			out = append(out, fmt.Sprintf("%s: %v", p, err))
-			continue
-		}
-		for _, l := range t.Evidence.Masker.Leaks(string(b)) {
-			out = append(out, p+": "+l)
-		}
-	}
-	return out
-}
-
-// maskGinkgoReport masks what Ginkgo's own reports quote: failure messages
-// (which show exchanges) and captured output.
-func maskGinkgoReport(rep types.Report, m *evidence.Masker) types.Report {
-	specs := make(types.SpecReports, len(rep.SpecReports))
-	copy(specs, rep.SpecReports)
-	for i := range specs {
-		specs[i].Failure.Message = m.Text(specs[i].Failure.Message)
-		specs[i].Failure.ForwardedPanic = m.Text(specs[i].Failure.ForwardedPanic)
-		specs[i].CapturedGinkgoWriterOutput = m.Text(specs[i].CapturedGinkgoWriterOutput)
-		specs[i].CapturedStdOutErr = m.Text(specs[i].CapturedStdOutErr)
-		if specs[i].Failure.AdditionalFailure != nil {
-			af := *specs[i].Failure.AdditionalFailure
-			af.Failure.Message = m.Text(af.Failure.Message)
-			specs[i].Failure.AdditionalFailure = &af
-		}
-	}
-	rep.SpecReports = specs
-	rep.SpecialSuiteFailureReasons = append([]string(nil), rep.SpecialSuiteFailureReasons...)
-	for i, r := range rep.SpecialSuiteFailureReasons {
-		rep.SpecialSuiteFailureReasons[i] = m.Text(r)
-	}
-	return rep
 }

@@ -166,3 +166,12 @@ func (c *Client) Validate(ctx context.Context, validateURL, secret string, body 
 	}
 	return c.Do(ctx, "POST", validateURL, "application/json", string(b), hdr)
 }
+
+// WorkloadExchange is E12 as 0.169.0 sends it (§9.2): form, no User-Agent.
+func (c *Client) WorkloadExchange(ctx context.Context, assertion, ruleID, wiContext string) *Exchange {
+	kv := []string{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion", assertion, "federation_rule_id", ruleID}
+	if wiContext != "" {
+		kv = append(kv, "workload_identity_context", wiContext)
+	}
+	return c.Do(ctx, http.MethodPost, c.Issuer+"/oauth/token", "application/x-www-form-urlencoded", OrderedForm(kv...), c.loginHeaders())
+}

@@ -1,23 +1,12 @@
 package foreignissuer
 
 import (
-	"crypto/aes"
-	"crypto/cipher"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"mime"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
-
-	jose "github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
 )
 
 // Grant types (RFC 6749 §4.1.3, §6; RFC 8693 §2.1) and token lifetimes.
@@ -33,158 +22,6 @@ const (
 	// accessAudience tells access tokens from id_tokens (whose aud is the client).
 	accessAudience = "https://api.openai.com/v1"
 )
-
-// ---- signing keys
-
-// signingKey is an RSA-2048 key signing RS256 JWTs with its kid in the header.
-type signingKey struct {
-	priv   *rsa.PrivateKey
-	kid    string
-	signer jose.Signer
-}
-
-func newSigningKey(prefix string) (*signingKey, error) {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, fmt.Errorf("foreign issuer: generate RSA key: %w", err)
-	}
-	k := &signingKey{priv: priv, kid: prefix + randomHex(6)}
-	k.signer, err = jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: priv, KeyID: k.kid}},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return nil, fmt.Errorf("foreign issuer: signer: %w", err)
-	}
-	return k, nil
-}
-
-// sign serialises claims as a compact JWS (RFC 7515 §7.1: unpadded base64url).
-func (k *signingKey) sign(claims map[string]any) (string, error) {
-	return jwt.Signed(k.signer).Claims(claims).Serialize()
-}
-
-// jwks is the public half as a JWK Set (RFC 7517 §5).
-func (k *signingKey) jwks() map[string]any {
-	jwk := jose.JSONWebKey{Key: &k.priv.PublicKey, KeyID: k.kid, Algorithm: string(jose.RS256), Use: "sig"}
-	return map[string]any{"keys": []any{jwk}}
-}
-
-// claims are the parts of our JWTs the issuer itself checks.
-type claims struct {
-	Issuer   string           `json:"iss"`
-	Audience jwt.Audience     `json:"aud"`
-	Expiry   *jwt.NumericDate `json:"exp"`
-	ID       string           `json:"jti"`
-	Auth     struct {
-		AccountID string `json:"chatgpt_account_id"`
-		UserID    string `json:"chatgpt_user_id"`
-	} `json:"https://api.openai.com/auth"`
-}
-
-var (
-	errBadToken     = errors.New("not a token of this issuer")
-	errTokenExpired = errors.New("token expired")
-)
-
-// verify checks an RS256 JWT of ours: only RS256 (so alg none and HS256
-// keyed with the public key are refused, RFC 8725 §3.1), our kid, our
-// signature, our iss, an unexpired integer exp, and aud containing aud.
-func (iss *Issuer) verify(raw, aud string) (claims, error) {
-	var c claims
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil || len(tok.Headers) != 1 || tok.Headers[0].KeyID != iss.tokenKey.kid {
-		return c, errBadToken
-	}
-	if err := tok.Claims(&iss.tokenKey.priv.PublicKey, &c); err != nil {
-		return c, errBadToken
-	}
-	if c.Issuer != iss.URL || !c.Audience.Contains(aud) || c.Expiry == nil {
-		return c, errBadToken
-	}
-	if !iss.now().Before(c.Expiry.Time()) {
-		return c, errTokenExpired
-	}
-	return c, nil
-}
-
-// ---- minting
-
-// mintLogin signs an id_token and an access token for u (contract §5):
-// integer iat/exp, the nested auth object with string and boolean claims,
-// the email under the profile claim too. derived (the SameSecondTokens
-// defect) makes the jti a function of (user, second) instead of random.
-func (iss *Issuer) mintLogin(u user, clientID string, now time.Time, derived bool) (idToken, accessToken, jti string, err error) {
-	iat, exp := now.Unix(), now.Add(accessTTL).Unix()
-	jti, idJTI := "at-"+randomHex(16), "id-"+randomHex(16)
-	if derived {
-		sum := sha256.Sum256(fmt.Appendf(nil, "%s:%d", u.id, iat))
-		jti, idJTI = "at-"+hex.EncodeToString(sum[:16]), "id-"+hex.EncodeToString(sum[16:])
-	}
-	auth := map[string]any{"chatgpt_account_id": u.accountID, "chatgpt_user_id": u.id, "user_id": u.id,
-		"chatgpt_plan_type": u.plan, "chatgpt_account_is_fedramp": false,
-		"organizations": []any{map[string]any{"id": u.orgID, "is_default": true, "role": "owner", "title": "Personal"}}}
-	profile := map[string]any{"email": u.email, "email_verified": true}
-	idToken, err = iss.tokenKey.sign(map[string]any{"iss": iss.URL, "sub": u.id, "aud": []string{clientID},
-		"iat": iat, "exp": exp, "auth_time": iat, "jti": idJTI, "email": u.email, "email_verified": true,
-		"https://api.openai.com/auth": auth, "https://api.openai.com/profile": profile})
-	if err != nil {
-		return "", "", "", fmt.Errorf("sign id_token: %w", err)
-	}
-	accessToken, err = iss.tokenKey.sign(map[string]any{"iss": iss.URL, "sub": u.id, "aud": []string{accessAudience},
-		"client_id": clientID, "iat": iat, "exp": exp, "jti": jti, "scp": []string{"openid", "profile", "email", "offline_access"},
-		"https://api.openai.com/auth": auth, "https://api.openai.com/profile": profile})
-	if err != nil {
-		return "", "", "", fmt.Errorf("sign access token: %w", err)
-	}
-	return idToken, accessToken, jti, nil
-}
-
-// ---- sessions: families of refresh tokens
-
-// family is one login: every refresh token rotated from it and their
-// access tokens. Revoking it (logout, reuse) ends them all.
-type family struct {
-	user     user
-	clientID string
-	revoked  bool
-}
-
-// refreshRecord is a refresh token, known only by its hash.
-type refreshRecord struct {
-	family    *family
-	expires   time.Time
-	child     *refreshRecord // its successor, once rotated
-	rotatedAt time.Time
-	// sealedAnswer is the rotation's answer, AES-GCM sealed under a key
-	// derived from this (parent) token, kept for the grace window only:
-	// a re-presented parent gets the very same successor back.
-	sealedAnswer []byte
-}
-
-type accessRecord struct {
-	family  *family
-	revoked bool
-}
-
-var errDuplicateKey = errors.New(`duplicate key value violates unique constraint "access_tokens_token_key"`)
-
-// issue mints and records a token set for fam; the caller holds mu.
-func (iss *Issuer) issue(fam *family, now time.Time, derived bool) (map[string]any, *refreshRecord, error) {
-	idToken, accessToken, jti, err := iss.mintLogin(fam.user, fam.clientID, now, derived)
-	if err != nil {
-		return nil, nil, err
-	}
-	// The store's unique indexes, checked before anything is written.
-	if iss.accessIndex[digest(accessToken)] || iss.access[jti] != nil {
-		return nil, nil, errDuplicateKey
-	}
-	refreshToken := "rt_fi_" + randomID(32)
-	rec := &refreshRecord{family: fam, expires: now.Add(refreshTTL)}
-	iss.refresh[digest(refreshToken)] = rec
-	iss.access[jti] = &accessRecord{family: fam}
-	iss.accessIndex[digest(accessToken)] = true
-	return map[string]any{"id_token": idToken, "access_token": accessToken, "refresh_token": refreshToken,
-		"token_type": "Bearer", "expires_in": int(accessTTL.Seconds()), "scope": "openid profile email offline_access"}, rec, nil
-}
 
 // ---- the token endpoint
 
@@ -352,30 +189,6 @@ func (iss *Issuer) rotate(p map[string]string) (map[string]any, *apiError) {
 		rec.sealedAnswer = seal(token, plain)
 	}
 	return answer, nil
-}
-
-// seal encrypts plain under a key only the holder of token can derive.
-func seal(token string, plain []byte) []byte {
-	gcm := gcmFor(token)
-	nonce := make([]byte, gcm.NonceSize())
-	_, _ = rand.Read(nonce)
-	return gcm.Seal(nonce, nonce, plain, nil)
-}
-
-func unseal(token string, sealed []byte) ([]byte, bool) {
-	gcm := gcmFor(token)
-	if len(sealed) < gcm.NonceSize() {
-		return nil, false
-	}
-	plain, err := gcm.Open(nil, sealed[:gcm.NonceSize()], sealed[gcm.NonceSize():], nil)
-	return plain, err == nil
-}
-
-func gcmFor(token string) cipher.AEAD {
-	key := sha256.Sum256([]byte("foreign-issuer grace answer\x00" + token))
-	block, _ := aes.NewCipher(key[:]) // a 32-byte key never fails
-	gcm, _ := cipher.NewGCM(block)
-	return gcm
 }
 
 // exchangeAPIKey is the id_token → API key exchange (RFC 8693; contract §3.6).

@@ -6,8 +6,6 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,37 +15,17 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/codexauth/codexauth/issuer"
-	"github.com/codexauth/codexauth/issuer/store/memory"
+	"github.com/codexauth/codexauth/issuer/issuertest"
 )
-
-// startIssuer runs the reference issuer in process, in the mode bench.sh
-// starts it (auto-approve, validate endpoint on).
-func startIssuer(t *testing.T) string {
-	t.Helper()
-	hs := httptest.NewUnstartedServer(nil)
-	cfg := issuer.Config{PublicURL: "http://" + hs.Listener.Addr().String(), Store: memory.New(), GCInterval: -1,
-		AutoApproveUser: "alice", InternalSecret: "bench-internal-secret-0123456789",
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	ctx := context.Background()
-	if err := issuer.SeedUsers(ctx, cfg.Store, issuer.DefaultUsers()); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := issuer.New(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs.Config.Handler = srv.Handler()
-	hs.Start()
-	t.Cleanup(hs.Close)
-	return cfg.PublicURL
-}
 
 // TestRefreshAndValidateAgainstTheIssuer: signed-in clients rotate their
 // chains with no error, every chain moved on, and the newest access tokens
 // validate for the signed-in user.
 func TestRefreshAndValidateAgainstTheIssuer(t *testing.T) {
-	base := startIssuer(t)
+	// The reference issuer in process, in the mode bench.sh starts it
+	// (auto-approve, validate endpoint on).
+	iss := issuertest.New(t, issuertest.WithAutoApprove("alice"))
+	base, secret := iss.URL, iss.InternalSecret
 	ctx := context.Background()
 	c := NewHTTPClient(4)
 	chains, err := Prepare(ctx, c, Codexauth, base, 4)
@@ -64,12 +42,12 @@ func TestRefreshAndValidateAgainstTheIssuer(t *testing.T) {
 			t.Fatalf("chain %d did not move on", i)
 		}
 	}
-	v := RunValidate(ctx, c, base, "bench-internal-secret-0123456789", "alice", chains, 200*time.Millisecond)
+	v := RunValidate(ctx, c, base, secret, "alice", chains, 200*time.Millisecond)
 	if v.Errors != 0 || v.OK == 0 {
 		t.Fatalf("validate: %d ok, %d errors %v", v.OK, v.Errors, v.ErrorSamples)
 	}
 	// The wrong user, or a reused token, must show up as errors.
-	if v := RunValidate(ctx, c, base, "bench-internal-secret-0123456789", "bob", chains[:1], 50*time.Millisecond); v.Errors == 0 || v.OK != 0 {
+	if v := RunValidate(ctx, c, base, secret, "bob", chains[:1], 50*time.Millisecond); v.Errors == 0 || v.OK != 0 {
 		t.Fatalf("validate for the wrong user: %d ok, %d errors", v.OK, v.Errors)
 	}
 	stale := []Chain{first[0]}

@@ -8,13 +8,7 @@ import (
 )
 
 func (s *Store) RecordAccessToken(ctx context.Context, r store.AccessTokenRecord) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.access[r.JTI]; ok {
-		return store.ErrConflict
-	}
-	s.access[r.JTI] = r
-	return nil
+	return insert(s, s.access, r.JTI, r, store.ErrConflict)
 }
 
 func (s *Store) GetAccessToken(ctx context.Context, jti string) (store.AccessTokenRecord, error) {
@@ -31,15 +25,5 @@ func (s *Store) GetAccessToken(ctx context.Context, jti string) (store.AccessTok
 }
 
 func (s *Store) RevokeAccessToken(ctx context.Context, jti string, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.access[jti]
-	if !ok {
-		return store.ErrNotFound
-	}
-	if r.RevokedAt.IsZero() {
-		r.RevokedAt = now
-		s.access[jti] = r
-	}
-	return nil
+	return revoke(s, s.access, jti, now, func(r *store.AccessTokenRecord) *time.Time { return &r.RevokedAt })
 }

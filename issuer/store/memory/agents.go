@@ -9,23 +9,11 @@ import (
 )
 
 func (s *Store) CreateAgentIdentity(ctx context.Context, a store.AgentIdentity) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.agents[a.RuntimeID]; ok {
-		return store.ErrConflict
-	}
-	s.agents[a.RuntimeID] = a
-	return nil
+	return insert(s, s.agents, a.RuntimeID, a, store.ErrConflict)
 }
 
 func (s *Store) GetAgentIdentity(ctx context.Context, runtimeID string) (store.AgentIdentity, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, ok := s.agents[runtimeID]
-	if !ok {
-		return store.AgentIdentity{}, store.ErrNotFound
-	}
-	return a, nil
+	return lookup(s, s.agents, runtimeID)
 }
 
 func (s *Store) ListAgentIdentities(ctx context.Context) ([]store.AgentIdentity, error) {
@@ -40,17 +28,7 @@ func (s *Store) ListAgentIdentities(ctx context.Context) ([]store.AgentIdentity,
 }
 
 func (s *Store) RevokeAgentIdentity(ctx context.Context, runtimeID string, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, ok := s.agents[runtimeID]
-	if !ok {
-		return store.ErrNotFound
-	}
-	if a.RevokedAt.IsZero() {
-		a.RevokedAt = now
-		s.agents[runtimeID] = a
-	}
-	return nil
+	return revoke(s, s.agents, runtimeID, now, func(a *store.AgentIdentity) *time.Time { return &a.RevokedAt })
 }
 
 func (s *Store) CreateAgentTask(ctx context.Context, t store.AgentTask) error {
@@ -69,13 +47,7 @@ func (s *Store) CreateAgentTask(ctx context.Context, t store.AgentTask) error {
 }
 
 func (s *Store) GetAgentTask(ctx context.Context, taskID string) (store.AgentTask, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tasks[taskID]
-	if !ok {
-		return store.AgentTask{}, store.ErrNotFound
-	}
-	return t, nil
+	return lookup(s, s.tasks, taskID)
 }
 
 func (s *Store) ListAgentTasks(ctx context.Context, runtimeID string) ([]store.AgentTask, error) {
@@ -92,11 +64,5 @@ func (s *Store) ListAgentTasks(ctx context.Context, runtimeID string) ([]store.A
 }
 
 func (s *Store) UseNonce(ctx context.Context, nonce string, expiresAt time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.nonces[nonce]; ok {
-		return store.ErrAlreadyUsed
-	}
-	s.nonces[nonce] = expiresAt
-	return nil
+	return insert(s, s.nonces, nonce, expiresAt, store.ErrAlreadyUsed)
 }

@@ -8,13 +8,7 @@ import (
 )
 
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.codes[c.Hash]; ok {
-		return store.ErrConflict
-	}
-	s.codes[c.Hash] = c
-	return nil
+	return insert(s, s.codes, c.Hash, c, store.ErrConflict)
 }
 
 func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time, familyID string) (store.AuthCode, error) {

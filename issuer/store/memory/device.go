@@ -23,13 +23,7 @@ func (s *Store) CreateDeviceCode(ctx context.Context, d store.DeviceCode) error 
 }
 
 func (s *Store) GetDeviceCode(ctx context.Context, idHash string) (store.DeviceCode, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d, ok := s.devices[idHash]
-	if !ok {
-		return store.DeviceCode{}, store.ErrNotFound
-	}
-	return d, nil
+	return lookup(s, s.devices, idHash)
 }
 
 func (s *Store) GetDeviceCodeByUserCode(ctx context.Context, userCodeHash string) (store.DeviceCode, error) {

@@ -8,35 +8,13 @@ import (
 )
 
 func (s *Store) CreatePAT(ctx context.Context, p store.PersonalAccessToken) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.pats[p.Hash]; ok {
-		return store.ErrConflict
-	}
-	s.pats[p.Hash] = p
-	return nil
+	return insert(s, s.pats, p.Hash, p, store.ErrConflict)
 }
 
 func (s *Store) GetPAT(ctx context.Context, hash string) (store.PersonalAccessToken, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.pats[hash]
-	if !ok {
-		return p, store.ErrNotFound
-	}
-	return p, nil
+	return lookup(s, s.pats, hash)
 }
 
 func (s *Store) RevokePAT(ctx context.Context, hash string, now time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.pats[hash]
-	if !ok {
-		return store.ErrNotFound
-	}
-	if p.RevokedAt.IsZero() {
-		p.RevokedAt = now
-		s.pats[hash] = p
-	}
-	return nil
+	return revoke(s, s.pats, hash, now, func(p *store.PersonalAccessToken) *time.Time { return &p.RevokedAt })
 }

@@ -15,13 +15,7 @@ func (s *Store) PutUser(ctx context.Context, u store.User) error {
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (store.User, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u, ok := s.users[id]
-	if !ok {
-		return store.User{}, store.ErrNotFound
-	}
-	return u, nil
+	return lookup(s, s.users, id)
 }
 
 func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {

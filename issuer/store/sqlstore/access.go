@@ -9,15 +9,8 @@ import (
 )
 
 func (s *Store) RecordAccessToken(ctx context.Context, r store.AccessTokenRecord) error {
-	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO access_tokens (jti, family_id, user_id, client_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING`),
+	return s.execChanging(ctx, store.ErrConflict, `INSERT INTO access_tokens (jti, family_id, user_id, client_id, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (jti) DO NOTHING`,
 		r.JTI, r.FamilyID, r.UserID, r.ClientID, ns(r.IssuedAt), ns(r.ExpiresAt))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrConflict
-	}
-	return nil
 }
 
 // selectAccess is what every bearer validation runs (prepared at Open).
@@ -41,12 +34,5 @@ func (s *Store) GetAccessToken(ctx context.Context, jti string) (store.AccessTok
 }
 
 func (s *Store) RevokeAccessToken(ctx context.Context, jti string, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE access_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE jti = ?`), ns(now), jti)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.execChanging(ctx, store.ErrNotFound, `UPDATE access_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE jti = ?`, ns(now), jti)
 }

@@ -8,15 +8,8 @@ import (
 )
 
 func (s *Store) CreateAgentIdentity(ctx context.Context, a store.AgentIdentity) error {
-	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO agent_identities (runtime_id, user_id, account_id, public_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (runtime_id) DO NOTHING`),
+	return s.execChanging(ctx, store.ErrConflict, `INSERT INTO agent_identities (runtime_id, user_id, account_id, public_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (runtime_id) DO NOTHING`,
 		a.RuntimeID, a.UserID, a.AccountID, a.PublicKey, ns(a.CreatedAt), ns(a.ExpiresAt))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrConflict
-	}
-	return nil
 }
 
 const agentCols = `runtime_id, user_id, account_id, public_key, created_at, expires_at, revoked_at`
@@ -53,26 +46,12 @@ func (s *Store) ListAgentIdentities(ctx context.Context) ([]store.AgentIdentity,
 }
 
 func (s *Store) RevokeAgentIdentity(ctx context.Context, runtimeID string, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE agent_identities SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE runtime_id = ?`), ns(now), runtimeID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.execChanging(ctx, store.ErrNotFound, `UPDATE agent_identities SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE runtime_id = ?`, ns(now), runtimeID)
 }
 
 func (s *Store) CreateAgentTask(ctx context.Context, t store.AgentTask) error {
-	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO agent_tasks (task_id, runtime_id, nonce, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+	return s.execChanging(ctx, store.ErrConflict, `INSERT INTO agent_tasks (task_id, runtime_id, nonce, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		t.TaskID, t.RuntimeID, t.Nonce, ns(t.CreatedAt))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrConflict
-	}
-	return nil
 }
 
 func (s *Store) GetAgentTask(ctx context.Context, taskID string) (store.AgentTask, error) {
@@ -105,12 +84,5 @@ func (s *Store) ListAgentTasks(ctx context.Context, runtimeID string) ([]store.A
 }
 
 func (s *Store) UseNonce(ctx context.Context, nonce string, expiresAt time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING`), nonce, ns(expiresAt))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrAlreadyUsed
-	}
-	return nil
+	return s.execChanging(ctx, store.ErrAlreadyUsed, `INSERT INTO used_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING`, nonce, ns(expiresAt))
 }

@@ -9,16 +9,9 @@ import (
 )
 
 func (s *Store) CreateAuthCode(ctx context.Context, c store.AuthCode) error {
-	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO auth_codes (hash, client_id, redirect_uri, code_challenge, scope, user_id, created_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`),
+	return s.execChanging(ctx, store.ErrConflict, `INSERT INTO auth_codes (hash, client_id, redirect_uri, code_challenge, scope, user_id, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
 		c.Hash, c.ClientID, c.RedirectURI, c.CodeChallenge, c.Scope, c.UserID, ns(c.CreatedAt), ns(c.ExpiresAt))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrConflict
-	}
-	return nil
 }
 
 func (s *Store) ConsumeAuthCode(ctx context.Context, hash string, now time.Time, familyID string) (store.AuthCode, error) {

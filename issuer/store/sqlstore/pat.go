@@ -8,15 +8,8 @@ import (
 )
 
 func (s *Store) CreatePAT(ctx context.Context, p store.PersonalAccessToken) error {
-	res, err := s.db.ExecContext(ctx, s.q(`INSERT INTO personal_access_tokens (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`),
+	return s.execChanging(ctx, store.ErrConflict, `INSERT INTO personal_access_tokens (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (hash) DO NOTHING`,
 		p.Hash, p.UserID, ns(p.CreatedAt), ns(p.ExpiresAt))
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrConflict
-	}
-	return nil
 }
 
 func (s *Store) GetPAT(ctx context.Context, hash string) (store.PersonalAccessToken, error) {
@@ -31,12 +24,5 @@ func (s *Store) GetPAT(ctx context.Context, hash string) (store.PersonalAccessTo
 }
 
 func (s *Store) RevokePAT(ctx context.Context, hash string, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE personal_access_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE hash = ?`), ns(now), hash)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.execChanging(ctx, store.ErrNotFound, `UPDATE personal_access_tokens SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END WHERE hash = ?`, ns(now), hash)
 }

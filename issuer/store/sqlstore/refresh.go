@@ -78,13 +78,6 @@ func (s *Store) ListFamilies(ctx context.Context, userID string) ([]store.Family
 }
 
 func (s *Store) RevokeFamily(ctx context.Context, familyID, reason string, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE families SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END,
-		revoke_reason = CASE WHEN revoked_at = 0 THEN ? ELSE revoke_reason END WHERE id = ?`), ns(now), reason, familyID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.execChanging(ctx, store.ErrNotFound, `UPDATE families SET revoked_at = CASE WHEN revoked_at = 0 THEN ? ELSE revoked_at END,
+		revoke_reason = CASE WHEN revoked_at = 0 THEN ? ELSE revoke_reason END WHERE id = ?`, ns(now), reason, familyID)
 }

@@ -69,6 +69,20 @@ func Open(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 // DB exposes the handle (tests and tools).
 func (s *Store) DB() *sql.DB { return s.db }
 
+// execChanging runs a statement that must change a row (an insert that
+// conflicts does nothing; an update or delete may match nothing) and
+// returns ifUnchanged when it changed none.
+func (s *Store) execChanging(ctx context.Context, ifUnchanged error, query string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, s.q(query), args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ifUnchanged
+	}
+	return nil
+}
+
 // q rewrites '?' placeholders for the dialect.
 func (s *Store) q(query string) string {
 	if !s.d.Numbered {

@@ -51,12 +51,5 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 }
 
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM users WHERE id = ?`), id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
+	return s.execChanging(ctx, store.ErrNotFound, `DELETE FROM users WHERE id = ?`, id)
 }

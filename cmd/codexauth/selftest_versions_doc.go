@@ -1,0 +1,183 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/codexauth/codexauth/harness/capture"
+	"github.com/codexauth/codexauth/harness/codexcli"
+	"github.com/codexauth/codexauth/harness/registry"
+	"github.com/codexauth/codexauth/harness/report"
+)
+
+// versionTable is the version × flow table: per cell, the codex-cli
+// requirements of the flow that passed, then the oracle rows of the flow
+// where the suite agrees with that release of codex.
+func versionTable(vs []versionRow) (table, details string, allAgree bool) {
+	var t, d strings.Builder
+	t.WriteString("| codex |")
+	for _, f := range matrixFlows {
+		t.WriteString(" " + f.name + " |")
+	}
+	t.WriteString(" codex-cli profile | agreement |\n|---|")
+	for range matrixFlows {
+		t.WriteString("---|")
+	}
+	t.WriteString("---|---|\n")
+	allAgree = true
+	for _, v := range vs {
+		fmt.Fprintf(&t, "| %s |", v.version)
+		for _, f := range matrixFlows {
+			passed := 0
+			for _, id := range f.cli {
+				if v.cli[id] == report.Passed {
+					passed++
+				}
+			}
+			cell := fmt.Sprintf("%d/%d", passed, len(f.cli))
+			agreed, total := 0, 0
+			for _, a := range v.rows {
+				if a.flow == f.name {
+					total++
+					if a.agrees() {
+						agreed++
+					}
+				}
+			}
+			if total > 0 {
+				cell += fmt.Sprintf(" · %d/%d", agreed, total)
+			}
+			if passed < len(f.cli) || agreed < total {
+				cell = "**" + cell + "**"
+			}
+			t.WriteString(" " + cell + " |")
+		}
+		passed, total := 0, 0
+		for _, r := range registry.Requirements {
+			if r.Profile == registry.ProfileCodexCLI {
+				total++
+				if v.cli[r.ID] == report.Passed {
+					passed++
+				}
+			}
+		}
+		agreed := 0
+		for _, a := range v.rows {
+			if a.agrees() {
+				agreed++
+			}
+		}
+		pct := 100 * float64(agreed) / float64(max(1, len(v.rows)))
+		fmt.Fprintf(&t, " %d/%d | %d/%d (%.0f%%) |\n", passed, total, agreed, len(v.rows), pct)
+		if v.err != nil || v.cliErr != nil || agreed < len(v.rows) || passed < total {
+			allAgree = false
+		}
+		if v.err != nil {
+			fmt.Fprintf(&d, "* codex %s: %v\n", v.version, v.err)
+		}
+		if v.cliErr != nil {
+			fmt.Fprintf(&d, "* codex %s: the codex-cli profile did not run: %v\n", v.version, v.cliErr)
+		}
+		for _, a := range v.rows {
+			if !a.agrees() {
+				what := a.codex.Summary
+				if a.err != nil {
+					what = "error: " + a.err.Error()
+				}
+				fmt.Fprintf(&d, "* codex %s, `%s` in %s: codex failed=%v (%s); suite MUST failures: %s\n", v.version, a.fault, a.flow,
+					a.codex.Failed, what, strings.Join(a.suiteFails, ", "))
+			}
+		}
+	}
+	// How the version scenarios went, release by release.
+	for _, s := range versionScenarios {
+		fmt.Fprintf(&d, "\nVersion scenario `%s` (%s), flow %s:\n\n| codex | real codex | suite MUST failures (speaking as that release) | agree |\n|---|---|---|---|\n", s.name, s.breaks, s.flow)
+		for _, v := range vs {
+			for _, a := range v.rows {
+				if a.fault != s.name {
+					continue
+				}
+				codex := a.codex.Summary
+				if a.codex.Failed {
+					codex = "**fails**: " + codex
+				}
+				suite := strings.Join(a.suiteFails, ", ")
+				if suite == "" {
+					suite = "none"
+				}
+				fmt.Fprintf(&d, "| %s | %s | %s | %s |\n", v.version, strings.ReplaceAll(codex, "|", "\\|"), suite, map[bool]string{true: "yes", false: "**NO**"}[a.agrees()])
+			}
+		}
+	}
+	return t.String(), d.String(), allAgree
+}
+
+// driftSection is the protocol drift of each release from the pinned one,
+// read from the captures kept in fixtures/golden (`codexauth capture`).
+func driftSection(versions []string) string {
+	var b strings.Builder
+	basePath := findUp(goldenCapture(codexcli.Version))
+	if basePath == "" {
+		return "protocol drift: no capture of the pinned release found (run scripts/codex-matrix.sh from the repository)\n"
+	}
+	base, err := readCapture(basePath)
+	if err != nil {
+		return fmt.Sprintf("protocol drift: %v\n", err)
+	}
+	sorted := slices.Clone(versions)
+	sort.Slice(sorted, func(i, j int) bool { return codexcli.CompareVersions(sorted[i], sorted[j]) < 0 })
+	for _, v := range sorted {
+		if v == codexcli.Version {
+			continue
+		}
+		p := findUp(goldenCapture(v))
+		if p == "" {
+			fmt.Fprintf(&b, "protocol drift %s → %s: no capture kept (codexauth capture --codex-version %s --out %s)\n", codexcli.Version, v, v, goldenCapture(v))
+			continue
+		}
+		c, err := readCapture(p)
+		if err != nil {
+			fmt.Fprintf(&b, "protocol drift %s → %s: %v\n", codexcli.Version, v, err)
+			continue
+		}
+		capture.Report(&b, base, c, capture.Diff(base, c))
+	}
+	return b.String()
+}
+
+func readCapture(path string) (*capture.Capture, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	c, err := capture.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func writeVersionDoc(path string, versions []string, table, details, drift string) error {
+	var b strings.Builder
+	b.WriteString("# codex versions\n\n")
+	b.WriteString("<!-- Generated by scripts/codex-matrix.sh (`codexauth selftest --codex-versions " + strings.Join(versions, ",") + " --doc docs/codex-versions.md`); do not edit. -->\n\n")
+	fmt.Fprintf(&b, "The suite speaks for one codex release at a time: the pinned %s by default, another with `conform --codex-version V`\n", codexcli.Version)
+	b.WriteString("(or `--codex-bin`). The version matrix runs, for each release below, the codex-cli profile with that release's binary and\n")
+	b.WriteString("the agreement oracle: the real codex of that release against the built-in issuer with every fault of the catalogue that\n")
+	b.WriteString("codex can observe (and the version scenarios), compared with the suite's MUST verdict when it speaks for that release.\n\n")
+	b.WriteString("Each cell: codex-cli requirements of the flow passed · oracle rows of the flow where suite and codex agree.\n\n")
+	b.WriteString(table)
+	if strings.TrimSpace(details) != "" {
+		b.WriteString("\n" + details)
+	}
+	b.WriteString("\n## Protocol drift from " + codexcli.Version + "\n\n")
+	b.WriteString("What each release sends that the pinned one does not (or no longer), from the captures in `fixtures/golden/capture-codex-*.txt`\n")
+	b.WriteString("(`codexauth capture --codex-version V`). What it means for an issuer is in the contract, §12.1.\n\n```\n")
+	b.WriteString(drift)
+	b.WriteString("```\n")
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
