@@ -298,6 +298,10 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// What is left of --timeout; a spec that outlives it is interrupted (its
 	// context is cancelled, which ends its requests) and given a short grace.
 	suiteCfg.Timeout = max(f.timeout-time.Since(runStart), time.Second)
+	// One order for every run: the same target judged twice is judged the
+	// same way (what an interrupted run reached, which sign-ins fall in one
+	// second), and a report can be reproduced.
+	suiteCfg.RandomSeed = 1
 	suiteCfg.GracePeriod = min(10*time.Second, f.requestTimeout)
 	repCfg.NoColor, repCfg.Succinct, repCfg.SilenceSkips = true, true, true
 	formatter.ColorableStdOut = io.Discard // our own progress and summary replace Ginkgo's console output
