@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"runtime"
 	"strings"
 	"time"
 
@@ -77,6 +78,9 @@ type Config struct {
 	Version        string
 	// GCInterval is how often expired rows are collected (default 5m; <0 off).
 	GCInterval time.Duration
+	// TokenConcurrency is how many token-endpoint requests run at once; the
+	// rest wait in arrival order (cpuqueue.go). Default: GOMAXPROCS.
+	TokenConcurrency int
 }
 
 func (c *Config) setDefaults() {
@@ -92,6 +96,9 @@ func (c *Config) setDefaults() {
 	def(&c.DeviceCodeTTL, 15*time.Minute)
 	def(&c.SessionTTL, 12*time.Hour)
 	def(&c.GCInterval, 5*time.Minute)
+	if c.TokenConcurrency <= 0 {
+		c.TokenConcurrency = runtime.GOMAXPROCS(0)
+	}
 	if c.DeviceInterval == 0 && c.AutoApproveUser != "" {
 		// codex polls at once, then sleeps interval seconds: with the first
 		// poll answered pending (see handleDeviceToken), a mock login takes

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync/atomic"
@@ -147,9 +146,9 @@ func (s *Server) Mount(r chi.Router) {
 	get("/.well-known/jwks.json", s.handleJWKS)
 	get(asMetadataPath, s.handleDiscovery)
 	get("/oauth/authorize", s.handleAuthorize)
-	// The token endpoint admits requests in arrival order, one per
+	// The token endpoint admits requests in arrival order, about one per
 	// processor: signing is CPU-bound, and a fair queue keeps the tail short.
-	post("/oauth/token", newCPUQueue(runtime.GOMAXPROCS(0)).admit(http.HandlerFunc(s.handleToken)).ServeHTTP)
+	post("/oauth/token", newCPUQueue(s.cfg.TokenConcurrency).admit(http.HandlerFunc(s.handleToken)).ServeHTTP)
 	post("/oauth/revoke", s.handleRevoke)
 	get(userinfoPath, s.handleUserinfo)
 	post(userinfoPath, s.handleUserinfo)

@@ -202,7 +202,7 @@ func startIssuer(ctx context.Context, f serveFlags, log *slog.Logger, stdout, st
 		ReuseGrace: f.reuseGrace, AllowShortAccessTTL: f.allowShortTTL, DeviceInterval: f.deviceInterval,
 		ClientIDs: f.clientIDs, RedirectURIs: f.redirectURIs, AutoApproveUser: f.autoApprove, AdminToken: adminToken,
 		InternalSecret: f.internalSecret, KeyPassphrase: f.keyPassphrase, Faults: fset, Version: version, EncryptTaskIDs: f.encryptTaskIDs,
-		LoopbackOnly: isLoopback(ln.Addr()), NoConsole: !f.console,
+		LoopbackOnly: isLoopback(ln.Addr()), NoConsole: !f.console, TokenConcurrency: schedulerHeadroom(),
 	})
 	if err != nil {
 		cleanup()
