@@ -14,7 +14,10 @@ import (
 // order, every client waits about as long as the others (p99 within 3 ×
 // p50 at the same throughput; docs/benchmarks.md). A request steps out of
 // the queue while it waits on the store (offCPU), so a slot never idles
-// during a group commit.
+// during a group commit. The queue orders requests as they reach it; how
+// promptly they reach it is the Go scheduler's business, which is why
+// codexauth serve runs with processors to spare (cmd/codexauth/sched.go)
+// and sizes the queue with Config.TokenConcurrency.
 type cpuQueue struct{ slots chan struct{} }
 
 func newCPUQueue(n int) *cpuQueue { return &cpuQueue{slots: make(chan struct{}, max(n, 1))} }
