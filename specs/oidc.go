@@ -181,7 +181,11 @@ var _ = Describe("OpenID Connect for standard clients", func() {
 		cb, err := wire.ParseCallback(ex.Header.Get("Location"), redirect)
 		Expect(err).NotTo(HaveOccurred(), "prompt=none without a session must redirect to the client (OIDC Core §3.1.2.6), not to %q", ex.Header.Get("Location"))
 		if cb.Code != "" {
-			notRun("the issuer signs users in by itself (mock mode) and its admin API cannot suspend that, so a request without a session could not be observed")
+			why := "no admin API is at hand to suspend that"
+			if target.Admin != nil {
+				why = "its admin API cannot suspend that"
+			}
+			notRun("the issuer signs users in by itself (mock mode) and %s, so a request without a session could not be observed", why)
 		}
 		Expect(cb.Error).To(BeElementOf(promptNoneErrors), "prompt=none without a session: error=%q (%s), want login_required", cb.Error, cb.ErrDesc)
 		Expect(cb.State).To(Equal(state), "the error redirect does not return state unchanged")
