@@ -2,6 +2,7 @@ package harness
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,7 +50,15 @@ func (t *Target) probe(ctx context.Context) error {
 	// Reachability first: a target that does not answer is a runtime error.
 	ex := t.Client.Get(ctx, "/.well-known/openid-configuration", nil)
 	if ex.Err != nil {
-		return &RuntimeError{fmt.Errorf("issuer %s is unreachable: %v", t.Issuer, ex.Err)}
+		hint := ""
+		var unknownCA x509.UnknownAuthorityError
+		if errors.As(ex.Err, &unknownCA) {
+			hint = " (if its certificate chains to a private CA, pass that CA's PEM file with --ca-cert)"
+			if t.Cfg.CACert != "" {
+				hint = " (nor to the CA of --ca-cert " + t.Cfg.CACert + ")"
+			}
+		}
+		return &RuntimeError{fmt.Errorf("issuer %s is unreachable: %v%s", t.Issuer, ex.Err, hint)}
 	}
 	var state *AdminState
 	if t.Cfg.AdminToken != "" {

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -209,7 +210,7 @@ func (d *Driver) env() []string {
 		"NO_PROXY=" + noProxy, "no_proxy=" + noProxy,
 		"BROWSER=/bin/true", "NO_COLOR=1", "TERM=dumb", "RUST_LOG=error",
 	}
-	if d.CACert != "" {
+	if d.CACert != "" && !slices.ContainsFunc(d.Env, func(kv string) bool { return strings.HasPrefix(kv, "CODEX_CA_CERTIFICATE=") }) {
 		env = append(env, "CODEX_CA_CERTIFICATE="+d.CACert)
 	}
 	if d.ProxyURL != "" {
@@ -338,14 +339,11 @@ func (d *Driver) PATLogin(ctx context.Context, token string) (Result, error) {
 // OPENAI_IDENTITY_TOKEN_FILE. codex has no URL override for this exchange,
 // so auth.openai.com goes through the guard's TLS interception to the issuer.
 func (d *Driver) WorkloadLoginStatus(ctx context.Context, guard *Guard, ruleID, assertion string) (Result, error) {
-	if err := guard.Intercept("auth.openai.com", d.Issuer); err != nil {
-		return Result{}, err
-	}
-	dir := filepath.Dir(d.Home)
-	ca, err := guard.WriteCA(dir)
+	ca, err := d.interceptAuthOpenAI(guard)
 	if err != nil {
 		return Result{}, err
 	}
+	dir := filepath.Dir(d.Home)
 	tokenFile, err := filepath.Abs(filepath.Join(dir, "workload-identity.jwt"))
 	if err != nil {
 		return Result{}, err
@@ -358,4 +356,32 @@ func (d *Driver) WorkloadLoginStatus(ctx context.Context, guard *Guard, ruleID, 
 	d.Env = append(append([]string(nil), d.Env...), "CODEX_CA_CERTIFICATE="+ca,
 		"OPENAI_FEDERATION_RULE_ID="+ruleID, "OPENAI_IDENTITY_TOKEN_FILE="+tokenFile)
 	return d.Run(ctx, "login", "status")
+}
+
+// interceptAuthOpenAI routes codex's https://auth.openai.com through the
+// guard to the issuer and returns the CA file codex must then trust: the
+// guard's throwaway CA, bundled with the deployment's own private CA
+// (CACert) when there is one — CODEX_CA_CERTIFICATE names a single file.
+func (d *Driver) interceptAuthOpenAI(guard *Guard) (string, error) {
+	if err := guard.Intercept("auth.openai.com", d.Issuer, d.CACert); err != nil {
+		return "", err
+	}
+	dir := filepath.Dir(d.Home)
+	ca, err := guard.WriteCA(dir)
+	if err != nil || d.CACert == "" {
+		return ca, err
+	}
+	guardCA, err := os.ReadFile(ca)
+	if err != nil {
+		return "", err
+	}
+	own, err := os.ReadFile(d.CACert)
+	if err != nil {
+		return "", fmt.Errorf("CA certificate: %w", err)
+	}
+	bundle := filepath.Join(dir, "codexauth-ca-bundle.pem")
+	if err := os.WriteFile(bundle, append(append(guardCA, '\n'), own...), 0o600); err != nil {
+		return "", err
+	}
+	return bundle, nil
 }

@@ -1,6 +1,8 @@
 package codexcli
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"maps"
 	"net"
@@ -64,11 +66,29 @@ func StartGuard() (*Guard, error) {
 func (g *Guard) URL() string { return "http://" + g.ln.Addr().String() }
 
 // Intercept routes host (e.g. "auth.openai.com") to upstream (the issuer
-// base URL). The first call creates the throwaway CA.
-func (g *Guard) Intercept(host, upstream string) error {
+// base URL). The first call creates the throwaway CA. upstreamCA, when not
+// empty, is a PEM file of a private CA the upstream's certificate chains
+// to (conform --ca-cert), trusted besides the system roots.
+func (g *Guard) Intercept(host, upstream, upstreamCA string) error {
 	u, err := url.Parse(strings.TrimRight(upstream, "/"))
 	if err != nil {
 		return err
+	}
+	var transport http.RoundTripper
+	if upstreamCA != "" {
+		pemBytes, err := os.ReadFile(upstreamCA)
+		if err != nil {
+			return fmt.Errorf("upstream CA: %w", err)
+		}
+		roots, err := x509.SystemCertPool()
+		if err != nil {
+			roots = x509.NewCertPool()
+		}
+		if !roots.AppendCertsFromPEM(pemBytes) {
+			return fmt.Errorf("upstream CA %s: no PEM certificate in it", upstreamCA)
+		}
+		transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute,
+			TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -79,7 +99,7 @@ func (g *Guard) Intercept(host, upstream string) error {
 		}
 		g.ca = ca
 	}
-	fwd := intercept.Forward(u, nil)
+	fwd := intercept.Forward(u, transport)
 	g.routes[host] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		g.seen[host+" "+r.URL.Path]++

@@ -175,10 +175,7 @@ func (d *Driver) BrowserLogin(ctx context.Context, guard *Guard, complete func(c
 		return Result{}, fmt.Errorf("lock port 1455: %w", err)
 	}
 	defer unlock()
-	if err := guard.Intercept("auth.openai.com", d.Issuer); err != nil {
-		return Result{}, err
-	}
-	ca, err := guard.WriteCA(filepath.Dir(d.Home))
+	ca, err := d.interceptAuthOpenAI(guard)
 	if err != nil {
 		return Result{}, err
 	}

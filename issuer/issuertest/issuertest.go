@@ -56,8 +56,9 @@ type Issuer struct {
 	ValidateURL string
 	// ClientID is codex's client id, registered by default.
 	ClientID string
-	// CertPEM is the issuer's self-signed TLS certificate (WithTLS), for
-	// clients in other processes: NODE_EXTRA_CA_CERTS, SSL_CERT_FILE.
+	// CertPEM is the certificate of the throwaway CA that signed the
+	// issuer's TLS certificate (WithTLS), for clients in other processes:
+	// NODE_EXTRA_CA_CERTS, SSL_CERT_FILE, CODEX_CA_CERTIFICATE.
 	CertPEM []byte
 
 	server *issuer.Server
@@ -128,8 +129,8 @@ func WithClient(clientID string, redirectURIs ...string) Option {
 }
 
 // WithTLS serves the issuer over HTTPS (URL https://127.0.0.1:PORT) with a
-// throwaway self-signed certificate: Client trusts it, CertPEM hands it to
-// other processes. Some clients accept nothing else (openid-client refuses
+// certificate from a throwaway private CA: Client trusts it, CertPEM hands
+// the CA to other processes. Some clients accept nothing else (openid-client refuses
 // plain HTTP by default).
 func WithTLS() Option {
 	return func(o *options) { o.tls = true }
@@ -192,7 +193,7 @@ func Start(ctx context.Context, opts ...Option) (*Issuer, error) {
 	var certPEM []byte
 	if o.tls {
 		var tlsCfg *tls.Config
-		if certPEM, tlsCfg, err = selfSigned(); err != nil {
+		if certPEM, tlsCfg, err = throwawayCA(); err != nil {
 			ln.Close()
 			return nil, err
 		}
@@ -233,28 +234,46 @@ func Start(ctx context.Context, opts ...Option) (*Issuer, error) {
 // certificate under WithTLS (pass it to go-oidc with oidc.ClientContext).
 func (i *Issuer) Client() *http.Client { return i.client }
 
-// selfSigned makes a P-256 certificate for 127.0.0.1 and localhost, valid
-// for a day, and the server configuration that presents it.
-func selfSigned() ([]byte, *tls.Config, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// throwawayCA makes a private CA and a P-256 server certificate it signs
+// for 127.0.0.1 and localhost, both valid for a day, and the server
+// configuration that presents the leaf. It returns the CA's certificate:
+// what a client in another process trusts. A self-signed leaf would not
+// do: rustls (codex) refuses a CA certificate used as a server's.
+func throwawayCA() ([]byte, *tls.Config, error) {
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tls CA key: %w", err)
+	}
+	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tls key: %w", err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+	serial := func() *big.Int {
+		n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 64))
+		return n
+	}
+	notBefore, notAfter := time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour)
+	ca := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "issuertest CA"},
+		NotBefore: notBefore, NotAfter: notAfter, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true, IsCA: true, MaxPathLenZero: true}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
 	if err != nil {
+		return nil, nil, fmt.Errorf("tls CA certificate: %w", err)
+	}
+	if ca, err = x509.ParseCertificate(caDER); err != nil {
 		return nil, nil, err
 	}
-	tmpl := &x509.Certificate{SerialNumber: serial, Subject: pkix.Name{CommonName: "issuertest"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+	leaf := &x509.Certificate{SerialNumber: serial(), Subject: pkix.Name{CommonName: "issuertest"},
+		NotBefore: notBefore, NotAfter: notAfter,
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, ca, &leafKey.PublicKey, caKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("tls certificate: %w", err)
 	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return certPEM, &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, MinVersion: tls.VersionTLS12}, nil
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	chain := tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey}
+	return caPEM, &tls.Config{Certificates: []tls.Certificate{chain}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // Close stops the issuer. Safe to call twice.
