@@ -134,6 +134,10 @@ func TestReportsOfAFullRunCarryNoSecret(t *testing.T) {
 		t.Fatalf("no clean leak check:\n%s", out)
 	}
 	jwt := regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.`)
+	// Independent of the masker (which can only flag what it learned): the
+	// reference issuer's secrets have recognisable prefixes — refresh
+	// tokens, codes, device ids, exchanged API keys, personal access tokens.
+	issued := regexp.MustCompile(`\b(rt_|ac_|deviceauth_|sk-codexauth-|at-)[A-Za-z0-9_-]{16,}`)
 	for _, f := range []string{"conformance.yaml", "conformance.html", "junit.xml", "ginkgo.json"} {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
@@ -141,6 +145,9 @@ func TestReportsOfAFullRunCarryNoSecret(t *testing.T) {
 		}
 		if m := jwt.Find(b); m != nil {
 			t.Errorf("%s carries a JWT: %.40s…", f, m)
+		}
+		if m := issued.Find(b); m != nil {
+			t.Errorf("%s carries a secret the issuer issued: %.14s…", f, m)
 		}
 		if f != "ginkgo.json" && !bytes.Contains(b, []byte("‹refresh_token·")) {
 			t.Errorf("%s shows no masked refresh token: is the evidence missing?", f)

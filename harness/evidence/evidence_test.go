@@ -39,6 +39,12 @@ func TestMaskingKeepsNoSecretAndFollowsTokens(t *testing.T) {
 	if got := m.URL("http://127.0.0.1:1455/auth/callback?code=ac_abcdefghijklmnop&state=xyz"); strings.Contains(got, "ac_abcdefghijklmnop") || !strings.Contains(got, "state=xyz") {
 		t.Fatalf("redirect: %s", got)
 	}
+	// A URL inside a body (the admin API's headless authorize answers one)
+	// has its code masked too, and a device_code field is a secret.
+	inBody, _ := m.Body("application/json", `{"redirect":"http://127.0.0.1:1455/auth/callback?code=ac_qrstuvwxyz012345&state=abc","device_code":"dc_0123456789abcdef"}`)
+	if strings.Contains(inBody, "ac_qrstuvwxyz012345") || strings.Contains(inBody, "dc_0123456789abcdef") || !strings.Contains(inBody, "state=abc") {
+		t.Fatalf("a code in a body: %s", inBody)
+	}
 	// The leak check finds what was missed.
 	if leaks := m.Leaks(body + form + text); len(leaks) != 0 {
 		t.Fatalf("leaks in masked text: %v", leaks)

@@ -32,7 +32,7 @@ var secretFields = map[string]bool{
 	"code_verifier": true, "device_auth_id": true, "user_code": true, "usercode": true, "token": true,
 	"assertion": true, "subject_token": true, "client_secret": true, "password": true, "jwt": true,
 	"agent_private_key": true, "openai_api_key": true, "api_key": true, "admin_token": true, "secret": true,
-	"personal_access_token": true, "csrf": true, "csrf_token": true, "session": true,
+	"personal_access_token": true, "csrf": true, "csrf_token": true, "session": true, "device_code": true,
 }
 
 // secretHeaders are headers whose values are secrets (lower case).
@@ -233,6 +233,11 @@ func (m *Masker) value(key, v string, jwts *[]JWT) string {
 	}
 	if k := strings.ToLower(key); secretFields[k] && !(k == "code" && errorCode.MatchString(v)) {
 		return m.Register(k, v)
+	}
+	if strings.Contains(v, "://") && strings.Contains(v, "?") {
+		// A URL inside a body (a redirect the admin API hands back, a
+		// callback): its query may carry a code.
+		return m.URL(v)
 	}
 	return m.Text(v)
 }
