@@ -330,7 +330,8 @@ func TestRealCodexBrowserLoginThroughProxy(t *testing.T) {
 	if code := fl.wait(t, 60*time.Second); code != 0 {
 		t.Fatalf("features list: exit %d\n%s", code, fl.output())
 	}
-	if after := readAuthJSON(t, home); after.Tokens.RefreshToken == auth.Tokens.RefreshToken {
+	after := readAuthJSON(t, home)
+	if after.Tokens.RefreshToken == auth.Tokens.RefreshToken {
 		t.Fatalf("codex did not refresh through the proxy at the mock")
 	}
 	// Logout revokes at https://auth.openai.com/oauth/revoke: the mock.
@@ -339,14 +340,16 @@ func TestRealCodexBrowserLoginThroughProxy(t *testing.T) {
 		t.Fatalf("logout: exit %d\n%s", code, lo.output())
 	}
 	res, err := http.Post(issuerURL+"/oauth/token", "application/json", strings.NewReader(fmt.Sprintf(
-		`{"client_id":"app_EMoamEEZ73f0CkXaXp7hrann","grant_type":"refresh_token","refresh_token":%q}`, readRefreshAfterLogin(auth))))
+		`{"client_id":"app_EMoamEEZ73f0CkXaXp7hrann","grant_type":"refresh_token","refresh_token":%q}`, after.Tokens.RefreshToken)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 401 {
-		t.Fatalf("the login's refresh token still works after codex logout through the proxy: %d %s", res.StatusCode, b)
+	// The newest token (the one codex held when it logged out) must be
+	// refused as revoked: only the revocation reaching the mock does that.
+	if res.StatusCode != 401 || !strings.Contains(string(b), "refresh_token_invalidated") {
+		t.Fatalf("codex's refresh token after logout through the proxy: %d %s, want 401 refresh_token_invalidated", res.StatusCode, b)
 	}
 }
 
@@ -374,4 +377,3 @@ func readAuthJSON(t *testing.T, home string) authJSON {
 	return a
 }
 
-func readRefreshAfterLogin(a authJSON) string { return a.Tokens.RefreshToken }
