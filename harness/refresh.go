@@ -63,6 +63,11 @@ type Presentation struct {
 	// Fork is set when the answer rotated the token into a second,
 	// different successor: the family forked.
 	Fork bool
+	// Accepted is set when the answer was a 200 that handed back no
+	// refresh token, or the rotated-out token itself: not a grace replay
+	// (which hands back the successor already issued) but the rotated-out
+	// token working as a live one.
+	Accepted bool
 }
 
 // ErrGraceTooLong means a grace window outlasted --max-wait.
@@ -93,7 +98,11 @@ func (t *Target) PresentRotatedOut(ctx context.Context, old, successor string) (
 			p.Waited = time.Since(start)
 			return p, nil
 		}
-		if got := ex.Str("refresh_token"); got != "" && got != successor && got != old {
+		switch got := ex.Str("refresh_token"); {
+		case got == "" || got == old:
+			p.Accepted = true
+			return p, nil
+		case got != successor:
 			p.Fork = true
 			return p, nil
 		}

@@ -38,6 +38,13 @@ func agentIdentities(ctx SpecContext, n int) []wire.AgentIdentity {
 		if err != nil || a.KeyErr != nil {
 			blockedBy("CDX-AGENT-007", "codex cannot decode the agent identity JWT: %v %v", err, a.KeyErr)
 		}
+		for _, prev := range out {
+			if a.RuntimeID != "" && prev.RuntimeID == a.RuntimeID {
+				// Two identities of one agent would make "another agent's
+				// task" specs fail a correct issuer.
+				notRun("needs %d agent identities of different agents, and two of those given belong to one agent (%s): repeat --agent-identity with another agent's", n, a.RuntimeID)
+			}
+		}
 		out = append(out, a)
 	}
 	return out
