@@ -168,7 +168,7 @@ func (t *Target) startDocker(ctx context.Context, d DockerTarget) error {
 		_ = pool.Purge(res)
 		return &RuntimeError{fmt.Errorf("%s did not come up at %s (%s network): %w\n%s", d.Image, url, network, err, logs)}
 	}
-	t.Issuer, t.Name = url, "docker image "+d.Image
+	t.Issuer, t.Name = url, DockerImagePrefix+d.Image
 	t.close = func() { _ = pool.Purge(res) }
 	// The codexauth image took the admin token and secret: use them as the
 	// built-in target does. Another image is tested by URL alone.
@@ -225,3 +225,7 @@ func containerLogs(pool *dockertest.Pool, id string) string {
 	}
 	return "container output:\n" + out.String()
 }
+
+// DockerImagePrefix starts the implementation name of a docker image
+// target in reports ("docker image codexauth:test"), which --rerun reads.
+const DockerImagePrefix = "docker image "

@@ -107,7 +107,7 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return flagFailure(stderr, "conform", err)
 	}
 	if f.rerun != "" {
-		ids, issuer, err := rerunSelection(f.rerun)
+		ids, issuer, image, err := rerunSelection(f.rerun)
 		if err != nil {
 			fmt.Fprintf(stderr, "codexauth conform: --rerun: %v\n", err)
 			return report.ExitUsage
@@ -118,9 +118,9 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 		f.only = append(f.only, ids...)
 		if f.issuer == "" && f.dockerImage == "" {
-			f.issuer = issuer
+			f.issuer, f.dockerImage = issuer, image
 		}
-		fmt.Fprintf(stdout, "rerunning %d failed or blocked requirements of %s\n", len(ids), f.rerun)
+		fmt.Fprintf(stdout, "rerunning %d failed or blocked requirements of %s (give its other flags — approver, admin token, endpoints — again)\n", len(ids), f.rerun)
 	}
 	if f.list {
 		for _, r := range registry.Requirements {

@@ -38,28 +38,33 @@ func withEvidence(rep types.Report, result report.Report) types.Report {
 }
 
 // rerunSelection reads an earlier conformance.yaml: the ids it failed or
-// blocked, and the URL it tested (empty for the built-in issuer).
-func rerunSelection(path string) (ids []string, issuer string, err error) {
+// blocked, and what it tested — a URL, a docker image, or (both empty) the
+// built-in issuer.
+func rerunSelection(path string) (ids []string, issuer, dockerImage string, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	var prev report.Report
 	if err := yaml.Unmarshal(b, &prev); err != nil {
-		return nil, "", fmt.Errorf("%s is not a conformance report: %w", path, err)
+		return nil, "", "", fmt.Errorf("%s is not a conformance report: %w", path, err)
 	}
 	for _, rr := range prev.Requirements {
 		if rr.State == report.Failed || rr.State == report.Blocked {
 			if _, ok := registry.Lookup(rr.ID); !ok {
-				return nil, "", fmt.Errorf("%s names %s, which this suite does not know", path, rr.ID)
+				return nil, "", "", fmt.Errorf("%s names %s, which this suite does not know", path, rr.ID)
 			}
 			ids = append(ids, rr.ID)
 		}
 	}
-	if prev.Implementation.Name != builtin.Name && !strings.HasPrefix(prev.Implementation.Name, "docker image") {
+	switch name := prev.Implementation.Name; {
+	case name == builtin.Name:
+	case strings.HasPrefix(name, harness.DockerImagePrefix):
+		dockerImage = strings.TrimPrefix(name, harness.DockerImagePrefix)
+	default:
 		issuer = prev.Implementation.URL
 	}
-	return ids, issuer, nil
+	return ids, issuer, dockerImage, nil
 }
 
 // leakCheck scans report files for any secret the run met, unmasked.

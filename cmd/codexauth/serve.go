@@ -50,7 +50,7 @@ func (f *serveFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.refreshTTL, "refresh-ttl", 30*24*time.Hour, "refresh-token lifetime, renewed on every rotation")
 	fs.DurationVar(&f.reuseGrace, "reuse-grace", 0, "how long a rotated-out refresh token still returns its same successor (0: any reuse revokes the family)")
 	fs.IntVar(&f.deviceInterval, "device-interval", 0, "seconds codex waits between device-code polls (default 5; 1 with --auto-approve, so a mock login takes about a second)")
-	fs.StringVar(&f.autoApprove, "auto-approve", "", "mock mode: approve device codes for USER at their first poll and sign USER in at /oauth/authorize without a page")
+	fs.StringVar(&f.autoApprove, "auto-approve", "", "mock mode: approve device codes for USER at their second poll (the first is answered pending, as codex would see a person approving in a browser) and sign USER in at /oauth/authorize without a page")
 	fs.StringVar(&f.adminToken, "admin-token", "", "enable the /__admin API with this bearer token (\"random\" generates and prints one)")
 	fs.StringVar(&f.internalSecret, "internal-secret", "", "enable POST /internal/codex-auth/validate, authenticated by this X-Internal-Secret (at least 16 characters)")
 	fs.BoolVar(&f.encryptTaskIDs, "encrypt-task-ids", false, "answer agent task registrations with encrypted_task_id (sealed box to the agent's key) instead of task_id")
