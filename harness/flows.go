@@ -209,6 +209,22 @@ func (t *Target) Advance(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// WaitReal waits d on the real clock whatever the target's clock
+// capabilities (the real codex judges expiry on the machine's clock), and
+// counts it as waited for the report; the run's context bounds it.
+func (t *Target) WaitReal(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		t.waited += d
+		return nil
+	}
+}
+
 // TakeWaited returns how long the target really waited (instead of moving
 // a clock) since the last call, and resets it.
 func (t *Target) TakeWaited() time.Duration {

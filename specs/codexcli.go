@@ -94,7 +94,7 @@ func codexBrowserLogin(ctx SpecContext) codexcli.AuthFile {
 // its auth with `codex features list` and returns auth.json afterwards.
 func codexRefresh(ctx SpecContext, d *codexcli.Driver, wait time.Duration) codexcli.AuthFile {
 	GinkgoHelper()
-	time.Sleep(wait)
+	Expect(target.WaitReal(ctx, wait)).To(Succeed())
 	res, err := d.FeaturesList(ctx)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(res.ExitCode).To(Equal(0), "%s", res)
