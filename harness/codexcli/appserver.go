@@ -2,13 +2,14 @@ package codexcli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -29,7 +30,8 @@ type AppServerLogin struct {
 func (d *Driver) AppServerDeviceLogin(ctx context.Context, approve func(ctx context.Context, userCode string) error) (AppServerLogin, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.Timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, d.Bin, "-c", `chatgpt_base_url="`+d.Endpoints.ChatGPTBase+`"`, "app-server")
+	args := []string{"-c", `chatgpt_base_url="` + d.Endpoints.ChatGPTBase + `"`, "app-server"}
+	cmd := exec.CommandContext(ctx, d.Bin, args...)
 	cmd.Env = append(d.env(), "CODEX_APP_SERVER_LOGIN_ISSUER="+d.Issuer)
 	cmd.Dir = filepath.Dir(d.Home)
 	stdin, err := cmd.StdinPipe()
@@ -40,13 +42,31 @@ func (d *Driver) AppServerDeviceLogin(ctx context.Context, approve func(ctx cont
 	if err != nil {
 		return AppServerLogin{}, err
 	}
-	cmd.Stderr = io.Discard
+	// The evidence of the run: the JSON-RPC conversation as stdout, codex's
+	// log as stderr; the exit code says whether the login completed (the
+	// app-server itself is stopped, not exited).
+	var transcript, stderr syncBuffer
+	cmd.Stderr = &stderr
+	start, before := time.Now(), d.authSnapshot()
 	if err := cmd.Start(); err != nil {
 		return AppServerLogin{}, fmt.Errorf("start codex app-server: %w", err)
 	}
-	defer func() { _ = stdin.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var out AppServerLogin
+	defer func() {
+		_ = stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		res := Result{Version: d.Version, Args: args, Stdout: transcript.String(), Stderr: stderr.String(), Duration: time.Since(start), ExitCode: 1}
+		if out.Success {
+			res.ExitCode = 0
+		} else if out.Error != "" {
+			res.Stderr += "account/login/completed: " + out.Error + "\n"
+		}
+		d.observe(res, before)
+	}()
 	send := func(v any) error {
 		b, _ := json.Marshal(v)
+		transcript.WriteString("→ " + string(b) + "\n")
 		_, err := stdin.Write(append(b, '\n'))
 		return err
 	}
@@ -55,6 +75,7 @@ func (d *Driver) AppServerDeviceLogin(ctx context.Context, approve func(ctx cont
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
+			transcript.WriteString("← " + sc.Text() + "\n")
 			var m map[string]any
 			if json.Unmarshal(sc.Bytes(), &m) == nil {
 				msgs <- m
@@ -71,7 +92,6 @@ func (d *Driver) AppServerDeviceLogin(ctx context.Context, approve func(ctx cont
 			return AppServerLogin{}, err
 		}
 	}
-	var out AppServerLogin
 	for {
 		select {
 		case <-ctx.Done():
@@ -102,4 +122,25 @@ func (d *Driver) AppServerDeviceLogin(ctx context.Context, approve func(ctx cont
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the reader goroutine and the
+// process's stderr copier to write while the driver reads it at the end.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) WriteString(s string) { _, _ = b.Write([]byte(s)) }
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
