@@ -69,3 +69,53 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
+
+// TestForeignSplitLayoutWithTheRealCodex: codex's knobs reach the real
+// codex. The foreign issuer's split-layout variant serves refresh, revoke,
+// the auth API and the ChatGPT backend under paths of its own; conform
+// gets them as --refresh-url, --revoke-url, --authapi-base-url and
+// --chatgpt-base-url and hands them to codex, whose logins, logout, agent
+// identity, personal access token and app-server login must then work.
+func TestForeignSplitLayoutWithTheRealCodex(t *testing.T) {
+	self, codex := testutil.Build(t), testutil.CodexBin(t)
+	var split foreignissuer.Variant
+	for _, v := range foreignissuer.Variants {
+		if v.Name == "split-layout" {
+			split = v
+		}
+	}
+	if !split.Options.SplitLayout {
+		t.Fatal("no split-layout variant")
+	}
+	ctx := context.Background()
+	iss, err := foreignissuer.Start(ctx, split.Options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer iss.Close()
+	dir := t.TempDir()
+	args, err := iss.ConformArgs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := dir + "/report"
+	code, rep, err := runConformChild(ctx, self, out, append([]string{"conform", "--quiet", "--codex-bin", codex, "--profile", "codex-cli", "--out", out}, args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var passed []string
+	for _, rr := range rep.Requirements {
+		switch rr.State {
+		case report.Passed:
+			passed = append(passed, rr.ID)
+		case report.Failed, report.Blocked:
+			t.Errorf("%s %s: %s", rr.ID, rr.State, rr.Reason)
+		}
+	}
+	t.Logf("exit %d, codex-cli passed: %s", code, strings.Join(passed, " "))
+	for _, id := range []string{"CDX-CLI-001", "CDX-CLI-006", "CDX-CLI-009", "CDX-CLI-010", "CDX-CLI-011"} {
+		if !slices.Contains(passed, id) {
+			t.Errorf("%s did not pass against the split layout", id)
+		}
+	}
+}

@@ -32,7 +32,7 @@ var codexCliRequirements = []Requirement{
 		Title:  "`codex login --with-access-token` with a personal access token succeeds and `codex login status` reports it",
 		Impact: "Real codex users cannot use personal access tokens."},
 	{ID: "CDX-CLI-011", Level: SHOULD, Profile: ProfileCodexCLI, Section: "§2.1, §3.9",
-		Title:  "`codex app-server` (CODEX_APP_SERVER_LOGIN_ISSUER) completes a device login, which needs <chatgpt_base_url>/wham/accounts/check to answer the account with an https origin (served at the issuer's /backend-api, as the reference issuer does)",
+		Title:  "`codex app-server` (CODEX_APP_SERVER_LOGIN_ISSUER) completes a device login, which needs <chatgpt_base_url>/wham/accounts/check (…/api/codex/accounts/check when the base has no /backend-api) to answer the account with an https origin (served at the issuer's /backend-api, as the reference issuer does)",
 		Impact: "IDE integrations (codex app-server) cannot complete a login."},
 	{ID: "CDX-CLI-012", Level: MUST, Profile: ProfileCodexCLI, Section: "§9.2",
 		Title:  "With OPENAI_FEDERATION_RULE_ID and OPENAI_IDENTITY_TOKEN_FILE, `codex login status` reports \"Logged in using workload identity\"",

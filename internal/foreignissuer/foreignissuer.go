@@ -213,6 +213,9 @@ func (iss *Issuer) routes() http.Handler {
 	}
 	m.HandleFunc("GET /agent-identities/jwks", agentJWKS)
 	m.HandleFunc("GET "+l.chatgpt+"/wham/accounts/check", iss.accountsCheck)
+	if iss.opts.SplitLayout { // codex's path for a base without /backend-api (§1 E13)
+		m.HandleFunc("GET "+l.chatgpt+"/api/codex/accounts/check", iss.accountsCheck)
+	}
 	m.HandleFunc("POST /internal/codex-auth/validate", iss.validate)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { iss.writeJSON(w, 200, map[string]any{"status": "ok"}) })
 	return m
