@@ -58,7 +58,10 @@ actionlint_dir="${CODEXAUTH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/codexauth}/ac
 "$actionlint_dir/actionlint" -version | head -n1
 "$actionlint_dir/actionlint" ci/github/*.yml && echo "actionlint: ci/github/*.yml clean ($(ls ci/github/*.yml | wc -l) workflows)"
 
-step "go vet and staticcheck (pinned v0.8.2)"
+step "gofmt, go vet and staticcheck (pinned v0.8.2)"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+[[ -z $unformatted ]] || { echo "test.sh: not gofmt-formatted (run gofmt -w):" >&2; echo "$unformatted" >&2; exit 1; }
+echo "gofmt: clean"
 go vet ./...
 staticcheck_dir="${CODEXAUTH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/codexauth}/staticcheck-v0.8.2"
 [[ -x $staticcheck_dir/staticcheck ]] || GOBIN="$staticcheck_dir" go install honnef.co/go/tools/cmd/staticcheck@v0.8.2

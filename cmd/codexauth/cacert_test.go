@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/codexauth/codexauth/issuer/issuertest"
 	"github.com/codexauth/codexauth/internal/testutil"
+	"github.com/codexauth/codexauth/issuer/issuertest"
 )
 
 // TestConformTrustsAPrivateCA: a deployment behind HTTPS whose certificate

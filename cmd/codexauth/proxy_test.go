@@ -376,4 +376,3 @@ func readAuthJSON(t *testing.T, home string) authJSON {
 	}
 	return a
 }
-

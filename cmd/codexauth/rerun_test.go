@@ -18,7 +18,7 @@ import (
 // the built-in issuer — never silently another one.
 func TestRerunTargetsWhatTheReportTested(t *testing.T) {
 	for _, c := range []struct {
-		name, url           string
+		name, url          string
 		wantURL, wantImage string
 	}{
 		{harness.DockerImagePrefix + "codexauth:test", "http://127.0.0.1:40000", "", "codexauth:test"},
