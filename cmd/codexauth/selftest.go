@@ -196,7 +196,7 @@ func runSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		agreeOK, agreement = runOracle(ctx, bin, tmp, results, base, *parallel, stdout)
 	}
 	if *doc != "" {
-		if err := writeFaultDoc(*doc, table.String(), score, agreement); err != nil {
+		if err := writeFaultDoc(*doc, table.String(), score, foreignDoc(foreign), agreement); err != nil {
 			fmt.Fprintf(stderr, "codexauth selftest: %v\n", err)
 			return report.ExitRuntime
 		}
@@ -252,7 +252,7 @@ const (
 
 // writeFaultDoc rewrites docs/faults.md: the catalogue (from code) and the
 // self-test matrix between markers.
-func writeFaultDoc(path, matrix, score, agreement string) error {
+func writeFaultDoc(path, matrix, score, foreign, agreement string) error {
 	var b strings.Builder
 	b.WriteString("# Fault catalogue\n\n")
 	b.WriteString("The reference issuer can switch on deliberate defects (`codexauth serve --fault NAME`, repeatable, or\n")
@@ -268,6 +268,11 @@ func writeFaultDoc(path, matrix, score, agreement string) error {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s |\n", f.Name, f.Breaks, f.Contract, codex, strings.Join(f.Profiles, ", "), strings.Join(f.Catches, ", "))
 	}
 	fmt.Fprintf(&b, "\n## Self-test matrix\n\n%s\n\n%s\n`%s`\n\n%s\n", matrixBegin, matrix, score, matrixEnd)
+	b.WriteString("\n## A foreign issuer\n\n")
+	b.WriteString("`internal/foreignissuer` is an issuer written without this code, in conformant and defective variants. The\n")
+	b.WriteString("self-test runs the suite against each as a user would (`--approver auto`, no admin API): a conformant variant must\n")
+	b.WriteString("pass (a failure is a false alarm), a defective one must fail with its defect named first among the root causes.\n\n")
+	b.WriteString(foreign + "\n")
 	if agreement != "" {
 		b.WriteString("\n## Agreement with the real codex 0.169.0\n\n")
 		b.WriteString("For every fault that changes what codex itself observes, the real codex runs the flow against the built-in issuer\n")

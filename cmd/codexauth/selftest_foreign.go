@@ -126,3 +126,21 @@ func foreignTally(vs []foreignVerdict) (falseAlarms, conformant, missed, defecti
 	}
 	return
 }
+
+// foreignDoc is the foreign-issuer table of docs/faults.md: how the suite
+// judged each variant, and the two figures that sum it up.
+func foreignDoc(vs []foreignVerdict) string {
+	var b strings.Builder
+	b.WriteString("| variant | deployment | want | suite's verdict | as wanted |\n|---|---|---|---|---|\n")
+	for _, v := range vs {
+		want := "exit 0 (no false alarm)"
+		if !v.Variant.Conformant {
+			want = "exit 1, root cause " + strings.Join(v.Variant.RootCauses, ", ") + " first"
+		}
+		kind := map[bool]string{true: "conformant", false: "defective"}[v.Variant.Conformant]
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", v.Variant.Name, kind, want, v.summary(), map[bool]string{true: "yes", false: "**no**"}[v.ok()])
+	}
+	falseAlarms, conformant, missed, defective := foreignTally(vs)
+	fmt.Fprintf(&b, "\n`false alarms: %d/%d` · `foreign defects named as root cause: %d/%d`\n", falseAlarms, conformant, defective-missed, defective)
+	return b.String()
+}
