@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 # Everything runs inside one PostgreSQL cluster's lifetime.
 if [[ -z ${CODEXAUTH_TEST_POSTGRES:-} ]]; then
-  exec scripts/pg.sh -- "$0" "$@"
+  PG_DURABLE=1 exec scripts/pg.sh -- "$0" "$@"
 fi
 
 ROUNDS=${ROUNDS:-3}

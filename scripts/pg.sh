@@ -7,7 +7,13 @@
 #                                 (`ctl stop` / `ctl start`), wait until Ctrl-C or TERM, then stop
 #   scripts/pg.sh -- CMD ARGS…    start, run CMD with CODEXAUTH_TEST_POSTGRES=<DSN>
 #                                 (and CODEXAUTH_TEST_PGCTL=<stop|start helper>), stop, exit with CMD's status
+#
+# The cluster runs with fsync off (tests need speed, not durability across a power cut). PG_DURABLE=1 keeps
+# PostgreSQL's durable defaults (fsync on) — what scripts/bench.sh measures. A -c fsync=off on the command line would
+# win over ALTER SYSTEM, so durability must be chosen here, at start.
 set -euo pipefail
+fsync_opt="-c fsync=off"
+[[ ${PG_DURABLE:-} == 1 ]] && fsync_opt=""
 
 find_bin() {
   local name=$1 p
@@ -42,7 +48,7 @@ for _ in $(seq 1 20); do
   candidate=$((20000 + RANDOM % 20000))
   (exec 3<>/dev/tcp/127.0.0.1/$candidate) 2>/dev/null && continue
   if "${as[@]}" "$PG_CTL" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-       -o "-p $candidate -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null 2>&1; then
+       -o "-p $candidate -k $dir -c listen_addresses=127.0.0.1 $fsync_opt -c max_connections=200" start >/dev/null 2>&1; then
     port=$candidate; break
   fi
 done
@@ -52,7 +58,7 @@ dsn="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 # A helper the outage tests use to stop and restart this very cluster.
 cat >"$dir/ctl" <<CTL
 #!/usr/bin/env bash
-exec ${as[*]} "$PG_CTL" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" "\$@"
+exec ${as[*]} "$PG_CTL" -D "$dir/data" -l "$dir/server.log" -w -t 30 -o "-p $port -k $dir -c listen_addresses=127.0.0.1 $fsync_opt -c max_connections=200" "\$@"
 CTL
 chmod 755 "$dir/ctl"
 

@@ -13,9 +13,10 @@ import (
 var dbName = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // FreshPostgresDB (re)creates database name on the server adminDSN points
-// at and returns a DSN for it. With durable, it also turns fsync on for the
-// server (ALTER SYSTEM; scripts/pg.sh starts its throwaway cluster with
-// fsync off, which would flatter every commit).
+// at and returns a DSN for it. With durable, it also asks for fsync and
+// synchronous_commit (ALTER SYSTEM) and refuses a server that still runs
+// without them: scripts/pg.sh starts its throwaway cluster with -c
+// fsync=off unless PG_DURABLE=1, and that would flatter every commit.
 func FreshPostgresDB(ctx context.Context, adminDSN, name string, durable bool) (string, error) {
 	if !dbName.MatchString(name) {
 		return "", fmt.Errorf("database name %q: use lower-case letters, digits and _", name)
@@ -36,6 +37,19 @@ func FreshPostgresDB(ctx context.Context, adminDSN, name string, durable bool) (
 	for _, st := range stmts {
 		if _, err := db.ExecContext(ctx, st); err != nil {
 			return "", fmt.Errorf("%s: %w", st, err)
+		}
+	}
+	if durable {
+		// ALTER SYSTEM loses to a -c on the server's command line: check
+		// what the server really does, or the figures are not durable ones.
+		for _, setting := range []string{"fsync", "synchronous_commit"} {
+			var v string
+			if err := db.QueryRowContext(ctx, "SHOW "+setting).Scan(&v); err != nil {
+				return "", fmt.Errorf("SHOW %s: %w", setting, err)
+			}
+			if v != "on" {
+				return "", fmt.Errorf("%s is %s on this cluster (a -c on its command line wins over ALTER SYSTEM): start it with PG_DURABLE=1 scripts/pg.sh", setting, v)
+			}
 		}
 	}
 	u.Path = "/" + name

@@ -166,7 +166,7 @@ func pgdbCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("pgdb", flag.ContinueOnError)
 	admin := fs.String("admin", os.Getenv("CODEXAUTH_TEST_POSTGRES"), "DSN of a user allowed to CREATE DATABASE")
 	name := fs.String("name", "", "database to (re)create")
-	durable := fs.Bool("fsync", true, "turn fsync and synchronous_commit on for the server")
+	durable := fs.Bool("fsync", true, "require fsync and synchronous_commit on the server (asked for with ALTER SYSTEM; a server started with -c fsync=off is refused)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
