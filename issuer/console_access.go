@@ -121,7 +121,9 @@ func (s *Server) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, s.basePath()+"/", http.StatusSeeOther)
 		return
 	}
-	if err := parseForm(w, r); err != nil {
+	if err := parseForm(w, r); errors.Is(err, errAnswered) {
+		return
+	} else if err != nil {
 		s.renderConsoleLogin(w, r, http.StatusBadRequest, "The form could not be read.")
 		return
 	}

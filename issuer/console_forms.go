@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,7 +24,9 @@ type consoleAction func(ctx context.Context, r *http.Request) (string, *oauth.Er
 // (with the outcome) to a browser without one.
 func (s *Server) consoleForm(section string, act consoleAction) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if err := parseForm(w, r); err != nil {
+		if err := parseForm(w, r); errors.Is(err, errAnswered) {
+			return
+		} else if err != nil {
 			s.consoleAnswer(w, r, section, "", oauth.InvalidRequest("the form could not be read"))
 			return
 		}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/codexauth/codexauth/issuer/oauth"
 	"github.com/codexauth/codexauth/issuer/store"
 )
 
@@ -107,9 +108,21 @@ func (s *Server) checkCSRF(r *http.Request) error {
 	return nil
 }
 
-// parseForm reads a form post with the body limit.
-func parseForm(_ http.ResponseWriter, r *http.Request) error {
-	return r.ParseForm() // limitBodies (bodylimit.go) caps the body at maxBody
+// errAnswered: the request was already answered (a form body over the
+// limit got its 413); the caller writes nothing more.
+var errAnswered = errors.New("answered")
+
+// parseForm reads a form post with the body limit (limitBodies caps the
+// body at maxBody). A body over it is answered 413 here, as on every other
+// route, and parseForm returns errAnswered.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	err := r.ParseForm()
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		oauth.Write(w, tooLarge())
+		return errAnswered
+	}
+	return err
 }
 
 func (s *Server) sessionUser(r *http.Request) (string, bool) {
@@ -157,7 +170,9 @@ func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
 // either fails it renders the refusal and reports false. form names the
 // page in the log.
 func (s *Server) readPageForm(w http.ResponseWriter, r *http.Request, form string) bool {
-	if err := parseForm(w, r); err != nil {
+	if err := parseForm(w, r); errors.Is(err, errAnswered) {
+		return false
+	} else if err != nil {
 		s.renderMessage(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.", "")
 		return false
 	}
@@ -226,7 +241,9 @@ func (s *Server) handleLogoutPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLogoutSubmit(w http.ResponseWriter, r *http.Request) {
-	if err := parseForm(w, r); err != nil || s.checkCSRF(r) != nil {
+	if err := parseForm(w, r); errors.Is(err, errAnswered) {
+		return
+	} else if err != nil || s.checkCSRF(r) != nil {
 		s.renderMessage(w, r, http.StatusForbidden, "Request refused", "This form expired or came from another site.", "")
 		return
 	}
