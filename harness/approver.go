@@ -21,6 +21,10 @@ import (
 // need it are reported as not run.
 var ErrUnsupported = errors.New("not supported by this approver")
 
+// ExecUnsupported is the exit code by which an --approver-command says it
+// cannot perform the action it was given (ErrUnsupported).
+const ExecUnsupported = 3
+
 // Approver plays the end user: approving or denying device codes and
 // completing authorize URLs in a "browser".
 type Approver interface {
@@ -252,7 +256,7 @@ func (f *FormApprover) Authorize(ctx context.Context, authorizeURL, redirectURI 
 // {"action":"approve-device"|"deny-device","user_code","verification_url","user"}
 // or {"action":"authorize","url","redirect_uri","user"}; for authorize the
 // command prints the final redirect URL as its last stdout line. A non-zero
-// exit is a failure; exit 3 means "not supported".
+// exit is a failure; exit ExecUnsupported (3) means "not supported".
 type ExecApprover struct {
 	Command []string
 	User    string
@@ -272,7 +276,7 @@ func (e ExecApprover) run(ctx context.Context, in map[string]string) (string, er
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 3 {
+		if errors.As(err, &ee) && ee.ExitCode() == ExecUnsupported {
 			return "", ErrUnsupported
 		}
 		return "", fmt.Errorf("approver command %s: %v: %s", in["action"], err, strings.TrimSpace(errb.String()))

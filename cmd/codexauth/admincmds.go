@@ -218,7 +218,7 @@ func runApprove(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	default:
 		fmt.Fprintf(stderr, "codexauth approve: unsupported action %q\n", in.Action)
-		return 3
+		return harness.ExecUnsupported
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "codexauth approve: %s: %v\n", in.Action, err)
