@@ -200,13 +200,7 @@ func (t *Target) Advance(ctx context.Context, d time.Duration) error {
 	if d > t.Cfg.MaxWait {
 		return fmt.Errorf("would need to wait %s for real, more than --max-wait %s", d, t.Cfg.MaxWait)
 	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(d):
-		t.waited += d
-		return nil
-	}
+	return t.WaitReal(ctx, d)
 }
 
 // WaitReal waits d on the real clock whatever the target's clock

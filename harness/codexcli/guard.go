@@ -2,7 +2,6 @@ package codexcli
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"fmt"
 	"maps"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/codexauth/codexauth/harness/wire"
 	"github.com/codexauth/codexauth/intercept"
 )
 
@@ -76,16 +76,9 @@ func (g *Guard) Intercept(host, upstream, upstreamCA string) error {
 	}
 	var transport http.RoundTripper
 	if upstreamCA != "" {
-		pemBytes, err := os.ReadFile(upstreamCA)
+		roots, err := wire.RootsWith(upstreamCA)
 		if err != nil {
 			return fmt.Errorf("upstream CA: %w", err)
-		}
-		roots, err := x509.SystemCertPool()
-		if err != nil {
-			roots = x509.NewCertPool()
-		}
-		if !roots.AppendCertsFromPEM(pemBytes) {
-			return fmt.Errorf("upstream CA %s: no PEM certificate in it", upstreamCA)
 		}
 		transport = &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 16, IdleConnTimeout: time.Minute,
 			TLSClientConfig: &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}}

@@ -188,19 +188,29 @@ func (c *Client) loginHeaders() map[string]string {
 	return map[string]string{"Accept-Encoding": c.Dialect.LoginAcceptEncoding}
 }
 
-// TrustCA makes the client trust the PEM certificates in file besides the
-// system roots (a deployment behind a private CA).
-func (c *Client) TrustCA(file string) error {
+// RootsWith is the system's trusted roots plus the CA certificates of a PEM
+// file (a deployment's private CA).
+func RootsWith(file string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(file)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
 	if !pool.AppendCertsFromPEM(pem) {
-		return fmt.Errorf("%s holds no PEM certificate", file)
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
+}
+
+// TrustCA makes the client trust the PEM certificates in file besides the
+// system roots (a deployment behind a private CA).
+func (c *Client) TrustCA(file string) error {
+	pool, err := RootsWith(file)
+	if err != nil {
+		return err
 	}
 	tr := NewTransport()
 	if cur, ok := c.HTTP.Transport.(*http.Transport); ok {
